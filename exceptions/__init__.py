@@ -1,0 +1,1 @@
+"""Exception cases, owners, notes, replays, alert rules, channels and notifications."""

@@ -1,0 +1,110 @@
+"""Shared fixtures: the database check, flows and keys, and the named personas."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tracking import journeys
+from tracking.models import Flow, FlowAPIKey
+
+PASSWORD = "persona-pass-1234"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") and not os.environ.get("C2C_ALLOW_SQLITE_TESTS"):
+        raise pytest.UsageError(
+            "The test suite runs on PostgreSQL: run `make test`, or set DATABASE_URL="
+            "postgres://... (C2C_ALLOW_SQLITE_TESTS=1 to run on SQLite anyway)."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_journey_cache():
+    # Test databases roll back between tests; a cached journey may not exist any more.
+    journeys.invalidate()
+    yield
+    journeys.invalidate()
+
+
+@pytest.fixture
+def flow(db) -> Flow:
+    return Flow.objects.create(slug="psa-to-billing", name="PSA to billing", owner_team="billing")
+
+
+@pytest.fixture
+def other_flow(db) -> Flow:
+    return Flow.objects.create(slug="billing-to-erp", name="Billing to ERP", owner_team="erp")
+
+
+def make_key(flow: Flow, *scopes: str) -> str:
+    _, key = FlowAPIKey.objects.create_key(flow=flow, scopes=list(scopes), name="test")
+    return key
+
+
+@pytest.fixture
+def ingest_key(flow) -> str:
+    return make_key(flow, "ingest")
+
+
+@pytest.fixture
+def read_key(flow) -> str:
+    return make_key(flow, "read")
+
+
+def key_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def ingest_client(ingest_key) -> APIClient:
+    return key_client(ingest_key)
+
+
+@pytest.fixture
+def read_client(read_key) -> APIClient:
+    return key_client(read_key)
+
+
+def _persona(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username, f"{username}@example.test", PASSWORD)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    return _persona("vera-viewer", "viewer")
+
+
+@pytest.fixture
+def operator(db) -> User:
+    return _persona("omar-operator", "operator")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return _persona("ada-admin", "admin")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """Signed in, but holds no role."""
+    return _persona("otto-outsider", None)
+
+
+def session_client(user: User) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def vendor() -> str:
+    return connection.vendor

@@ -1,0 +1,107 @@
+import logging
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ParseError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import ledger
+from ..filtersets import TransactionFilterSet
+from ..ingest.events import Invalid, parse_event
+from ..models import Transaction
+from .auth import CanIngest, CanRead, FlowKeyAuthentication
+from .serializers import (
+    EventInSerializer,
+    IngestResultSerializer,
+    TransactionDetailSerializer,
+    TransactionSerializer,
+)
+
+log = logging.getLogger(__name__)
+
+
+class EventIngestView(APIView):
+    """Report status callbacks: one event object, or a list of up to 1,000."""
+
+    authentication_classes = [FlowKeyAuthentication]
+    permission_classes = [CanIngest]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=EventInSerializer(many=True),
+        responses={202: IngestResultSerializer},
+        description=(
+            "Idempotent by event_id: the same event again counts as a duplicate; the same "
+            "event_id with other content is an error for that item. Items that validate are "
+            "recorded even when others in the batch do not."
+        ),
+    )
+    def post(self, request):  # noqa: ANN001, ANN201
+        data = request.data
+        if not isinstance(data, list | dict):
+            raise ParseError("The body must be an event object or a list of them.")
+        items = data if isinstance(data, list) else [data]
+        if not items:
+            raise ParseError("The list of events is empty.")
+        if len(items) > settings.INGEST_MAX_EVENTS:
+            raise ParseError(f"At most {settings.INGEST_MAX_EVENTS} events per request.")
+
+        flow = request.auth.flow
+        errors: list[dict] = []
+        valid, positions = [], []
+        for index, item in enumerate(items):
+            try:
+                valid.append(parse_event(item, flow.id, flow.slug))
+                positions.append(index)
+            except Invalid as exc:
+                errors.append({"index": index, "event_id": _event_id(item), "detail": str(exc)})
+
+        accepted = duplicates = 0
+        if valid:
+            result = ledger.run_atomic(lambda: ledger.record(valid))
+            for index, event, outcome in zip(positions, valid, result.outcomes, strict=True):
+                if outcome.kind == ledger.DUPLICATE:
+                    duplicates += 1
+                elif outcome.kind == ledger.ERROR:
+                    errors.append({"index": index, "event_id": event.event_id, "detail": outcome.detail})
+                else:
+                    accepted += 1
+        errors.sort(key=lambda e: e["index"])
+        body = {"accepted": accepted, "duplicates": duplicates, "errors": errors}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+def _event_id(item: object) -> str | None:
+    value = item.get("event_id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class TransactionCursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class TransactionListView(generics.ListAPIView):
+    """The ledger, newest first, filtered like the transactions page."""
+
+    permission_classes = [CanRead]
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilterSet
+    pagination_class = TransactionCursor
+    queryset = Transaction.objects.select_related("journey", "current_stage", "flow")
+
+
+@extend_schema(parameters=[OpenApiParameter("correlation_id", str, OpenApiParameter.PATH)])
+class TransactionDetailView(generics.RetrieveAPIView):
+    """One transaction with its stages, events and a summary of its spans."""
+
+    permission_classes = [CanRead]
+    serializer_class = TransactionDetailSerializer
+    queryset = Transaction.objects.select_related("journey", "current_stage", "flow")
+    lookup_field = "correlation_id"

@@ -1,0 +1,123 @@
+"""Validate status callbacks (``POST /api/v1/events`` items) into ledger events.
+
+Plain Python rather than a DRF serializer: a batch holds up to 1,000 items and this runs for
+each, so it must cost microseconds. The OpenAPI description of the same shape lives in
+``tracking.api.serializers.EventInSerializer``.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..projection import TEXT_FACTS, IncomingEvent
+
+STATUSES = frozenset({"started", "succeeded", "failed"})
+MAX_ID = 200
+MAX_LABEL = 100
+MAX_MESSAGE = 4000
+# Reports from a clock this far ahead are refused: they would pin the ledger in the future.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+class Invalid(ValueError):
+    """A report that cannot be accepted; the message is shown to the client."""
+
+
+def text(item: dict, name: str, limit: int, required: bool = False) -> str:
+    value = item.get(name)
+    if value is None or value == "":
+        if required:
+            raise Invalid(f"{name} is required")
+        return ""
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    value = value.strip()
+    if len(value) > limit:
+        raise Invalid(f"{name} is longer than {limit} characters")
+    if required and not value:
+        raise Invalid(f"{name} is required")
+    return value
+
+
+def moment(value: object, name: str = "occurred_at") -> datetime:
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{name} is required, as an RFC 3339 timestamp")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(f"{name} {value!r} is not an RFC 3339 timestamp") from exc
+    if parsed.tzinfo is None:
+        raise Invalid(f"{name} {value!r} has no time zone offset")
+    if parsed > timezone.now() + MAX_CLOCK_SKEW:
+        raise Invalid(f"{name} {value!r} is more than an hour in the future")
+    return parsed
+
+
+def money(value: object, name: str = "amount") -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise Invalid(f"{name} must be a number or a decimal string")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise Invalid(f"{name} {value!r} is not a number") from exc
+    if not amount.is_finite():
+        raise Invalid(f"{name} {value!r} is not a finite number")
+    if amount != amount.quantize(CENT):
+        raise Invalid(f"{name} {value!r} has more than 2 decimal places")
+    if abs(amount) > MAX_AMOUNT:
+        raise Invalid(f"{name} {value!r} is too large")
+    return amount.quantize(CENT)
+
+
+def currency(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
+        raise Invalid(f"currency {value!r} is not a 3-letter ISO 4217 code")
+    return value.strip().upper()
+
+
+def parse_event(item: object, key_flow_id: int, key_flow_slug: str) -> IncomingEvent:
+    """One item of the events API, or Invalid with the reason."""
+    if not isinstance(item, dict):
+        raise Invalid("each event must be a JSON object")
+    status = item.get("status")
+    if status not in STATUSES:
+        raise Invalid(f"status must be one of started, succeeded, failed (got {status!r})")
+    flow = text(item, "flow", MAX_LABEL)
+    if flow and flow != key_flow_slug:
+        raise Invalid(f"this API key reports for flow {key_flow_slug!r}, not {flow!r}")
+    error = item.get("error") or {}
+    if not isinstance(error, dict):
+        raise Invalid("error must be an object with code and message")
+    attributes = item.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise Invalid("attributes must be an object")
+    amount = money(item.get("amount"))
+    code = currency(item.get("currency"))
+    if amount is None:
+        code = ""
+    elif not code:
+        code = settings.REPORTING_CURRENCY
+    facts = {name: text(item, name, MAX_ID) for name in TEXT_FACTS}
+    return IncomingEvent(
+        event_id=text(item, "event_id", MAX_ID, required=True),
+        correlation_id=text(item, "correlation_id", MAX_ID, required=True),
+        journey=text(item, "journey", MAX_LABEL),
+        stage=text(item, "stage", MAX_LABEL, required=True),
+        status=status,
+        occurred_at=moment(item.get("occurred_at")),
+        flow_id=key_flow_id,
+        amount=amount,
+        currency=code,
+        facts={name: value for name, value in facts.items() if value},
+        error_code=text(error, "code", MAX_LABEL),
+        error_message=text(error, "message", MAX_MESSAGE),
+        attributes=attributes,
+    )

@@ -1,0 +1,238 @@
+"""Store decoded spans and turn the ones that report a stage into ledger events.
+
+A span names its transaction with ``c2c.correlation_id``; a span without it belongs to the
+transaction of any other span of its trace, whether that span is in this export or was
+stored earlier. Children usually end, and so are exported, before the root that carries the
+attribute: such orphans are stored as they are and adopted when their trace's correlation
+arrives, and an adopted span that reports a stage becomes an event then.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Case, Value, When
+from django.utils import timezone
+
+from .. import ledger
+from ..bulk import upsert
+from ..models import Span
+from ..projection import TEXT_FACTS, IncomingEvent
+from ..timefmt import from_unix_nanos
+from .events import Invalid, currency, money
+from .otlp import SpanRecord
+
+STATUS_ERROR = 2
+MAX_MESSAGES = 20
+
+_SPAN_COLUMNS = [
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "service_name",
+    "start_time",
+    "end_time",
+    "status_code",
+    "status_message",
+    "flow",
+    "correlation_id",
+    "journey",
+    "stage",
+    "attributes",
+    "received_at",
+]
+
+
+@dataclass
+class SpanResult:
+    accepted: int = 0
+    rejected: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def reject(self, message: str) -> None:
+        self.rejected += 1
+        if len(self.messages) < MAX_MESSAGES:
+            self.messages.append(message)
+
+
+def _attr(attributes: dict, name: str) -> str:
+    value = attributes.get("c2c." + name)
+    return "" if value is None else str(value).strip()
+
+
+def span_event(
+    *,
+    trace_id: str,
+    span_id: str,
+    correlation_id: str,
+    end_time: datetime,
+    status_code: int,
+    status_message: str,
+    attributes: dict,
+    name: str,
+    flow_id: int | None,
+) -> IncomingEvent:
+    """The event a span reports: ERROR is a failure of its stage, anything else a success."""
+    amount = money(attributes.get("c2c.amount"), "c2c.amount")
+    code = currency(attributes.get("c2c.currency")) if amount is not None else ""
+    failed = status_code == STATUS_ERROR
+    return IncomingEvent(
+        event_id=f"span:{trace_id}:{span_id}",
+        correlation_id=correlation_id[:200],
+        journey=_attr(attributes, "journey")[:100],
+        stage=_attr(attributes, "stage")[:100],
+        status="failed" if failed else "succeeded",
+        occurred_at=end_time,
+        flow_id=flow_id,
+        amount=amount,
+        currency=code or ("" if amount is None else settings.REPORTING_CURRENCY),
+        facts={n: v[:200] for n in TEXT_FACTS if (v := _attr(attributes, n))},
+        error_code=_attr(attributes, "error_code")[:100] if failed else "",
+        error_message=status_message[:4000] if failed else "",
+        attributes={"span_name": name},
+        source="span",
+        trace_id=trace_id,
+        span_id=span_id,
+    )
+
+
+def _correlations(records: list[SpanRecord]) -> dict[str, str]:
+    """trace_id -> correlation ID, from this export first, then from stored spans."""
+    by_trace: dict[str, str] = {}
+    for record in records:
+        cid = _attr(record.attributes, "correlation_id")
+        if cid and record.trace_id not in by_trace:
+            by_trace[record.trace_id] = cid
+    unknown = {r.trace_id for r in records} - by_trace.keys()
+    if unknown:
+        stored = (
+            Span.objects.filter(trace_id__in=unknown)
+            .exclude(correlation_id="")
+            .values_list("trace_id", "correlation_id")
+        )
+        for trace_id, cid in stored:
+            by_trace.setdefault(trace_id, cid)
+    return by_trace
+
+
+def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
+    """Validate, store and project one export. Durable on return."""
+    result = SpanResult()
+    received_at = timezone.now()
+    unique: dict[tuple[str, str], SpanRecord] = {}
+    for record in records:
+        problem = record.problem()
+        if problem:
+            result.reject(problem)
+            continue
+        unique.setdefault((record.trace_id, record.span_id), record)
+
+    by_trace = _correlations(list(unique.values()))
+    rows = []
+    events: dict[tuple[str, str], IncomingEvent] = {}
+    for key, record in unique.items():
+        attrs = record.attributes
+        cid = _attr(attrs, "correlation_id") or by_trace.get(record.trace_id, "")
+        end_time = from_unix_nanos(record.end_nanos)
+        if _attr(attrs, "stage"):
+            # Validated even while its transaction is unknown, so an orphan adopted later
+            # is known to make a valid event.
+            try:
+                event = span_event(
+                    trace_id=record.trace_id,
+                    span_id=record.span_id,
+                    correlation_id=cid,
+                    end_time=end_time,
+                    status_code=record.status_code,
+                    status_message=record.status_message,
+                    attributes=attrs,
+                    name=record.name,
+                    flow_id=flow_id,
+                )
+            except Invalid as exc:
+                result.reject(f"span {record.span_id}: {exc}")
+                continue
+            if cid:
+                events[key] = event
+        rows.append(
+            (
+                record.trace_id,
+                record.span_id,
+                record.parent_span_id,
+                record.name,
+                record.kind,
+                record.service_name,
+                from_unix_nanos(record.start_nanos),
+                end_time,
+                record.status_code,
+                record.status_message,
+                flow_id,
+                cid[:200],
+                _attr(attrs, "journey")[:100],
+                _attr(attrs, "stage")[:100],
+                attrs,
+                received_at,
+            )
+        )
+
+    def write() -> list[ledger.Outcome]:
+        inserted = upsert(
+            Span,
+            _SPAN_COLUMNS,
+            rows,
+            conflict=["trace_id", "span_id"],
+            returning=["trace_id", "span_id"],
+        )
+        todo = [events[key] for key in map(tuple, inserted) if key in events]
+        todo.extend(_adopt_orphans(by_trace, flow_id))
+        return ledger.record(todo, received_at=received_at).outcomes if todo else []
+
+    outcomes = ledger.run_atomic(write)
+    for outcome in outcomes:
+        if outcome.kind == ledger.ERROR:
+            result.reject(outcome.detail)
+    result.accepted = len(records) - result.rejected
+    return result
+
+
+def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent]:
+    """Give stored spans of these traces their correlation ID; return the events they report."""
+    if not by_trace:
+        return []
+    orphans = list(
+        Span.objects.filter(trace_id__in=list(by_trace), correlation_id="").values_list(
+            "id", "trace_id", "span_id", "name", "end_time", "status_code", "status_message",
+            "stage", "attributes", "flow_id",
+        )
+    )
+    if not orphans:
+        return []
+    Span.objects.filter(id__in=[o[0] for o in orphans]).update(
+        correlation_id=Case(
+            *(When(trace_id=t, then=Value(by_trace[t])) for t in {o[1] for o in orphans}),
+            default=Value(""),
+        )
+    )
+    events = []
+    for _, trace_id, span_id, name, end_time, status_code, message, stage, attrs, flow in orphans:
+        if not stage:
+            continue
+        try:
+            events.append(
+                span_event(
+                    trace_id=trace_id,
+                    span_id=span_id,
+                    correlation_id=by_trace[trace_id],
+                    end_time=end_time,
+                    status_code=status_code,
+                    status_message=message,
+                    attributes=attrs,
+                    name=name,
+                    flow_id=flow or flow_id,
+                )
+            )
+        except Invalid:  # pragma: no cover - validated on arrival, see ingest()
+            continue
+    return events

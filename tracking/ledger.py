@@ -1,0 +1,345 @@
+"""Write accepted reports into the ledger: events, transactions and dead letters.
+
+``record()`` runs inside the caller's database transaction, so a report and its effect on
+the transaction are durable together or not at all. It costs a fixed number of statements
+per call, whatever the number of events: look up known event ids, lock the transactions
+touched, upsert them, insert the events, insert the dead letters.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+import orjson
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from . import journeys
+from .bulk import upsert
+from .models import DeadLetter, Event, Transaction
+from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
+
+T = TypeVar("T")
+
+RECORDED = "recorded"
+DUPLICATE = "duplicate"
+DEAD_LETTER = "dead_letter"
+ERROR = "error"
+
+
+class ConcurrentWrite(Exception):
+    """Another request wrote the same transaction or event id meanwhile: run again."""
+
+
+@dataclass
+class Outcome:
+    kind: str
+    detail: str = ""
+
+
+@dataclass
+class RecordResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for o in self.outcomes if o.kind == kind)
+
+
+def content_hash(event: IncomingEvent) -> str:
+    return hashlib.sha256(orjson.dumps(event.to_payload(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def run_atomic(work: Callable[[], T], attempts: int = 4) -> T:
+    """Run ``work`` in a database transaction, again if it lost a race or a deadlock."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return work()
+        except ConcurrentWrite:
+            if attempt == attempts - 1:
+                raise
+        except OperationalError as exc:
+            cause = type(exc.__cause__).__name__
+            if cause not in {"DeadlockDetected", "SerializationFailure"} or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+_TXN_FIELDS = [
+    "id",
+    "correlation_id",
+    "journey_id",
+    "version",
+    "status",
+    "current_stage_id",
+    "stage_status",
+    "stage_event_at",
+    "stage_event_id",
+    "error_code",
+    "error_message",
+    "started_at",
+    "last_event_at",
+    "completed_at",
+    "next_deadline_at",
+    "stage_times",
+    "facts",
+    "event_count",
+]
+
+
+def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
+    rows = (
+        Transaction.objects.select_for_update()
+        .filter(correlation_id__in=correlation_ids)
+        .order_by("correlation_id")
+        .values_list(*_TXN_FIELDS)
+    )
+    states = {}
+    for row in rows:
+        values = dict(zip(_TXN_FIELDS, row, strict=True))
+        state = LedgerState(**values)
+        journey = journeys.by_id(state.journey_id)
+        if journey is not None and state.current_stage_id is not None:
+            state.stage_position = next(
+                (s.position for s in journey.stages if s.id == state.current_stage_id), -1
+            )
+        states[state.correlation_id] = state
+    return states
+
+
+def _place(
+    event: IncomingEvent, state: LedgerState | None
+) -> tuple[PlacedEvent | None, Outcome | None]:
+    slug = event.journey
+    if state is not None:
+        known = journeys.by_id(state.journey_id)
+        if slug and known is not None and slug != known.slug:
+            return None, Outcome(
+                ERROR,
+                f"transaction {event.correlation_id} follows journey {known.slug!r}, "
+                f"not {slug!r}",
+            )
+        journey = known
+    elif not slug:
+        return None, Outcome(
+            DEAD_LETTER, f"no journey given and transaction {event.correlation_id} is unknown"
+        )
+    else:
+        journey = journeys.by_slug(slug)
+    if journey is None:
+        return None, Outcome(DEAD_LETTER, f"unknown journey {slug!r}")
+    stage = journey.by_slug.get(event.stage)
+    if stage is None:
+        return None, Outcome(
+            DEAD_LETTER, f"unknown stage {event.stage!r} of journey {journey.slug!r}"
+        )
+    return PlacedEvent(event, journey, stage), None
+
+
+def _transaction_row(state: LedgerState) -> tuple:
+    amount = state.fact("amount", None)
+    return (
+        state.correlation_id,
+        state.journey_id,
+        state.version + 1,
+        state.status,
+        state.current_stage_id,
+        state.stage_status,
+        state.stage_event_at,
+        state.stage_event_id,
+        state.error_code,
+        state.error_message,
+        state.started_at,
+        state.last_event_at,
+        state.completed_at,
+        state.next_deadline_at,
+        state.stage_times,
+        state.facts,
+        state.event_count,
+        state.fact("flow_id", None),
+        *(state.fact(name) for name in TEXT_FACTS),
+        None if amount is None else Decimal(amount[0]),
+        "" if amount is None else amount[1],
+        timezone.now(),
+        timezone.now(),
+    )
+
+
+_TXN_WRITE = [
+    *_TXN_FIELDS[1:],
+    "flow",
+    *TEXT_FACTS,
+    "amount",
+    "currency",
+    "created_at",
+    "updated_at",
+]
+_TXN_UPDATE = [c for c in _TXN_WRITE if c not in {"correlation_id", "created_at"}]
+
+_EVENT_COLUMNS = [
+    "event_id",
+    "transaction",
+    "journey",
+    "stage",
+    "status",
+    "occurred_at",
+    "received_at",
+    "flow",
+    "amount",
+    "currency",
+    "error_code",
+    "error_message",
+    "attributes",
+    "source",
+    "trace_id",
+    "span_id",
+    "content_hash",
+]
+
+
+def record(
+    events: list[IncomingEvent],
+    *,
+    received_at: datetime | None = None,
+    write_dead_letters: bool = True,
+) -> RecordResult:
+    """Record events; one outcome per input event, in order. Call inside ``run_atomic``."""
+    received_at = received_at or timezone.now()
+    result = RecordResult([Outcome(RECORDED) for _ in events])
+    hashes = [content_hash(e) for e in events]
+
+    # 1. Duplicates, against this batch and what is stored (events and waiting letters).
+    ids = list({e.event_id for e in events})
+    known = dict(Event.objects.filter(event_id__in=ids).values_list("event_id", "content_hash"))
+    if write_dead_letters:
+        known.update(
+            DeadLetter.objects.filter(event_id__in=ids, resolved_at__isnull=True).values_list(
+                "event_id", "content_hash"
+            )
+        )
+    fresh: list[int] = []
+    for index, event in enumerate(events):
+        seen = known.get(event.event_id)
+        if seen is None:
+            known[event.event_id] = hashes[index]
+            fresh.append(index)
+        elif seen == hashes[index]:
+            result.outcomes[index] = Outcome(DUPLICATE)
+        else:
+            result.outcomes[index] = Outcome(
+                ERROR, "event_id was already used for an event with different content"
+            )
+
+    # 2. Lock the transactions touched, place each event on its journey, fold it in.
+    states = _load_states(sorted({events[i].correlation_id for i in fresh}))
+    previous_top = {cid: s.top_key() for cid, s in states.items()}
+    placed: list[tuple[int, PlacedEvent]] = []
+    touched: dict[str, LedgerState] = {}
+    for index in fresh:
+        event = events[index]
+        state = states.get(event.correlation_id)
+        spot, problem = _place(event, state)
+        if problem is not None:
+            result.outcomes[index] = problem
+            continue
+        assert spot is not None
+        if state is None:
+            state = states[event.correlation_id] = LedgerState(
+                correlation_id=event.correlation_id, journey_id=spot.journey.id
+            )
+        apply(state, spot)
+        touched[event.correlation_id] = state
+        placed.append((index, spot))
+
+    now = timezone.now()
+    for cid, state in touched.items():
+        journey = journeys.by_id(state.journey_id)
+        assert journey is not None
+        finalize(state, journey, previous_top.get(cid), now)
+
+    # 3. Write: transactions (guarded by version), then events, then dead letters.
+    ordered = [touched[cid] for cid in sorted(touched)]
+    written = upsert(
+        Transaction,
+        _TXN_WRITE,
+        [_transaction_row(s) for s in ordered],
+        conflict=["correlation_id"],
+        update=_TXN_UPDATE,
+        update_where=f'{Transaction._meta.db_table}."version" = EXCLUDED."version" - 1',
+        returning=["correlation_id", "id"],
+    )
+    txn_ids = dict(written)
+    if len(txn_ids) != len(ordered):
+        raise ConcurrentWrite("a transaction changed while this batch was merged")
+
+    event_rows = []
+    for index, spot in placed:
+        ev = spot.incoming
+        event_rows.append(
+            (
+                ev.event_id,
+                txn_ids[ev.correlation_id],
+                spot.journey.id,
+                spot.stage.id,
+                ev.status,
+                ev.occurred_at,
+                received_at,
+                ev.flow_id,
+                ev.amount,
+                ev.currency,
+                ev.error_code,
+                ev.error_message,
+                ev.attributes,
+                ev.source,
+                ev.trace_id,
+                ev.span_id,
+                hashes[index],
+            )
+        )
+    inserted = upsert(
+        Event, _EVENT_COLUMNS, event_rows, conflict=["event_id"], returning=["event_id"]
+    )
+    if len(inserted) != len(event_rows):
+        raise ConcurrentWrite("an event id was recorded by another request meanwhile")
+
+    if write_dead_letters:
+        letters = [
+            (
+                events[i].event_id,
+                events[i].correlation_id,
+                events[i].flow_id,
+                events[i].source,
+                events[i].to_payload(),
+                hashes[i],
+                result.outcomes[i].detail,
+                received_at,
+            )
+            for i in fresh
+            if result.outcomes[i].kind == DEAD_LETTER
+        ]
+        upsert(
+            DeadLetter,
+            [
+                "event_id",
+                "correlation_id",
+                "flow",
+                "source",
+                "payload",
+                "content_hash",
+                "reason",
+                "received_at",
+            ],
+            letters,
+            conflict=["event_id"],
+            conflict_where="resolved_at IS NULL",
+        )
+    return result
+
+
+def safe_record(events: list[IncomingEvent]) -> RecordResult:
+    """``record`` in its own database transaction, retried after a lost race."""
+    return run_atomic(lambda: record(events))
+

@@ -1,0 +1,118 @@
+from django.db import models
+
+from .flows import Flow
+from .journeys import Journey, Stage
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class TransactionStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    STUCK = "stuck", "Stuck"
+
+
+class EventStatus(models.TextChoices):
+    STARTED = "started", "Started"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Transaction(models.Model):
+    """One business object's trip through a journey, keyed by its correlation ID.
+
+    A projection of its events, written only by ``tracking.ledger``: the state is a merge
+    of the events that is independent of their arrival order, so late, duplicated and
+    out-of-order reports leave the same row (see docs/ledger.md).
+    """
+
+    correlation_id = models.CharField(max_length=200, unique=True)
+    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="+", db_index=False)
+    current_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    stage_status = models.CharField(max_length=12, choices=EventStatus.choices, blank=True)
+    stage_event_at = models.DateTimeField(null=True, blank=True)
+    stage_event_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=12, choices=TransactionStatus.choices, default=TransactionStatus.IN_PROGRESS
+    )
+    flow = models.ForeignKey(Flow, on_delete=models.SET_NULL, null=True, blank=True)
+    customer = models.CharField(max_length=200, blank=True)
+    contract = models.CharField(max_length=200, blank=True)
+    project = models.CharField(max_length=200, blank=True)
+    invoice = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    business_unit = models.CharField(max_length=100, blank=True)
+    legal_entity = models.CharField(max_length=100, blank=True)
+    amount = models.DecimalField(null=True, blank=True, **MONEY)
+    currency = models.CharField(max_length=3, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    last_event_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    next_deadline_at = models.DateTimeField(null=True, blank=True)
+    # First success time of each stage: {stage slug: RFC 3339}. SLA clocks read it.
+    stage_times = models.JSONField(default=dict)
+    # Last-writer-wins register per descriptive field: {field: [occurred_at, event_id, value]}.
+    facts = models.JSONField(default=dict)
+    event_count = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
+            models.Index(fields=["-last_event_at"], name="txn_last_event"),
+            models.Index(fields=["journey", "-started_at"], name="txn_journey_started"),
+            models.Index(fields=["region", "business_unit"], name="txn_region_bu"),
+            # The stuck sweep and "at risk soon" only look at unfinished transactions.
+            models.Index(
+                fields=["next_deadline_at"],
+                name="txn_open_deadline",
+                condition=models.Q(status__in=["in_progress", "stuck"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.correlation_id
+
+
+class Event(models.Model):
+    """One status report of a flow about one stage of one transaction. Immutable."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    # Single-column FK indexes are left out where a composite index covers the look-ups:
+    # every index is paid for on each ingested row.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="+", db_index=False)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", db_index=False)
+    status = models.CharField(max_length=12, choices=EventStatus.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    flow = models.ForeignKey(Flow, on_delete=models.SET_NULL, null=True, blank=True)
+    amount = models.DecimalField(null=True, blank=True, **MONEY)
+    currency = models.CharField(max_length=3, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=8, default="api")  # "api" or "span"
+    trace_id = models.CharField(max_length=32, blank=True)
+    span_id = models.CharField(max_length=16, blank=True)
+    # Fingerprint of the normalised content: a resend with the same event_id is a
+    # duplicate when it matches, an error when it does not.
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["transaction", "occurred_at"], name="event_txn_time"),
+            models.Index(fields=["-occurred_at"], name="event_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id

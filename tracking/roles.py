@@ -1,0 +1,25 @@
+"""Browser roles and what each may do, as scopes shared with API keys.
+
+A user's role is a Django group of the same name (created by a data migration); superusers
+hold every scope. ``ingest`` belongs to flows' keys only: people do not report events.
+"""
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"read"}),
+    "operator": frozenset({"read", "operate"}),
+    "admin": frozenset({"read", "operate", "configure"}),
+}
+ROLES = tuple(ROLE_SCOPES)
+
+
+def user_scopes(user) -> frozenset[str]:  # noqa: ANN001
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return frozenset()
+    if getattr(user, "is_superuser", False):
+        return ROLE_SCOPES["admin"]
+    cached = getattr(user, "_c2c_scopes", None)
+    if cached is None:
+        names = user.groups.filter(name__in=ROLES).values_list("name", flat=True)
+        cached = frozenset().union(*(ROLE_SCOPES[n] for n in names))
+        user._c2c_scopes = cached
+    return cached
