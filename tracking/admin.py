@@ -34,8 +34,16 @@ class JourneyAdmin(admin.ModelAdmin):
 
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
-    list_display = ["correlation_id", "journey", "current_stage", "status", "amount", "currency",
-                    "last_event_at", "next_deadline_at"]
+    list_display = [
+        "correlation_id",
+        "journey",
+        "current_stage",
+        "status",
+        "amount",
+        "currency",
+        "last_event_at",
+        "next_deadline_at",
+    ]
     list_filter = ["status", "journey", "region"]
     search_fields = ["correlation_id"]
     show_full_result_count = False
@@ -49,8 +57,15 @@ class TransactionAdmin(admin.ModelAdmin):
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "correlation_id", "flow", "reason", "received_at", "attempts",
-                    "resolved_at"]
+    list_display = [
+        "event_id",
+        "correlation_id",
+        "flow",
+        "reason",
+        "received_at",
+        "attempts",
+        "resolved_at",
+    ]
     list_filter = [("resolved_at", admin.EmptyFieldListFilter), "flow", "source"]
     search_fields = ["event_id", "correlation_id", "reason"]
     readonly_fields = [f.name for f in DeadLetter._meta.fields]

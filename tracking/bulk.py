@@ -66,7 +66,8 @@ def upsert(
                 if json_columns[index]:
                     value = orjson.dumps(value).decode()
                 arrays[index].append(value)
-        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts}){suffix}"
+        # Identifiers come from model metadata and the caller's code; values are parameters.
+        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts}){suffix}"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(sql, arrays)
             return list(cursor.fetchall()) if returning else []
@@ -82,7 +83,8 @@ def upsert(
                 for index, value in enumerate(row):
                     params.append(fields[index].get_db_prep_save(value, connection))
             values = ", ".join([placeholders] * len(chunk))
-            cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}{suffix}", params)
+            sql = f"INSERT INTO {table} ({names}) VALUES {values}{suffix}"  # noqa: S608
+            cursor.execute(sql, params)
             if returning:
                 result.extend(cursor.fetchall())
     return result

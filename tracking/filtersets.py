@@ -17,7 +17,9 @@ class TransactionFilterSet(django_filters.FilterSet):
     stuck = django_filters.BooleanFilter(method="filter_stuck")
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
-    q = django_filters.CharFilter(method="filter_search", label="Correlation ID, customer, contract or invoice")
+    q = django_filters.CharFilter(
+        method="filter_search", label="Correlation ID, customer, contract or invoice"
+    )
 
     class Meta:
         model = Transaction

@@ -119,8 +119,7 @@ def _place(
         if slug and known is not None and slug != known.slug:
             return None, Outcome(
                 ERROR,
-                f"transaction {event.correlation_id} follows journey {known.slug!r}, "
-                f"not {slug!r}",
+                f"transaction {event.correlation_id} follows journey {known.slug!r}, not {slug!r}",
             )
         journey = known
     elif not slug:
@@ -342,4 +341,3 @@ def record(
 def safe_record(events: list[IncomingEvent]) -> RecordResult:
     """``record`` in its own database transaction, retried after a lost race."""
     return run_atomic(lambda: record(events))
-

@@ -26,7 +26,9 @@ class ReprocessReport:
 def reprocess(letters: QuerySet, batch_size: int = 500) -> ReprocessReport:
     journeys.invalidate()  # the point is usually a journey just added
     report = ReprocessReport()
-    pending = list(letters.filter(resolved_at__isnull=True).order_by("id").values_list("id", flat=True))
+    pending = list(
+        letters.filter(resolved_at__isnull=True).order_by("id").values_list("id", flat=True)
+    )
     for start in range(0, len(pending), batch_size):
         ids = pending[start : start + batch_size]
         ledger.run_atomic(lambda ids=ids: _reprocess_batch(ids, report))
@@ -34,7 +36,9 @@ def reprocess(letters: QuerySet, batch_size: int = 500) -> ReprocessReport:
 
 
 def _reprocess_batch(ids: list[int], report: ReprocessReport) -> None:
-    letters = list(DeadLetter.objects.select_for_update().filter(id__in=ids, resolved_at__isnull=True))
+    letters = list(
+        DeadLetter.objects.select_for_update().filter(id__in=ids, resolved_at__isnull=True)
+    )
     if not letters:
         return
     events = [IncomingEvent.from_payload(letter.payload) for letter in letters]

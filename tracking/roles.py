@@ -12,7 +12,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 ROLES = tuple(ROLE_SCOPES)
 
 
-def user_scopes(user) -> frozenset[str]:  # noqa: ANN001
+def user_scopes(user) -> frozenset[str]:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return frozenset()
     if getattr(user, "is_superuser", False):

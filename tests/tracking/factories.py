@@ -31,7 +31,7 @@ def nanos(hours: float = 0) -> int:
     return int((BASE + timedelta(hours=hours)).timestamp() * 1_000_000_000)
 
 
-def _value(value) -> AnyValue:  # noqa: ANN001
+def _value(value) -> AnyValue:
     if isinstance(value, bool):
         return AnyValue(bool_value=value)
     if isinstance(value, int):
@@ -96,7 +96,10 @@ def json_export(spans: list[dict], resource: dict | None = None) -> dict:
                                 "kind": 1,
                                 "startTimeUnixNano": str(s.get("start", nanos(0))),
                                 "endTimeUnixNano": str(s.get("end", nanos(0.1))),
-                                "status": {"code": s.get("status", 1), "message": s.get("message", "")},
+                                "status": {
+                                    "code": s.get("status", 1),
+                                    "message": s.get("message", ""),
+                                },
                                 "attributes": attrs(s.get("attributes", {})),
                             }
                             for s in spans

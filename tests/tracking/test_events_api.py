@@ -10,7 +10,7 @@ URL = "/api/v1/events"
 pytestmark = pytest.mark.django_db
 
 
-def post(client, body):  # noqa: ANN001, ANN201
+def post(client, body):
     return client.post(URL, body, format="json")
 
 
@@ -130,7 +130,11 @@ def test_naming_the_keys_own_flow_is_fine(ingest_client, flow):
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({}, 401), ({"HTTP_AUTHORIZATION": "Bearer nope.nope"}, 401), ({"HTTP_AUTHORIZATION": "Basic eDp5"}, 401)],
+    [
+        ({}, 401),
+        ({"HTTP_AUTHORIZATION": "Bearer nope.nope"}, 401),
+        ({"HTTP_AUTHORIZATION": "Basic eDp5"}, 401),
+    ],
 )
 def test_requests_without_a_valid_key_are_refused(client, headers, status):
     response = client.post(URL, event("work_approved"), content_type="application/json", **headers)

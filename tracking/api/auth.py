@@ -10,7 +10,7 @@ from ..roles import user_scopes
 
 
 class FlowKeyAuthentication(BaseAuthentication):
-    def authenticate(self, request):  # noqa: ANN001, ANN201
+    def authenticate(self, request):
         key = bearer_key(request.META)
         if key is None:
             return None
@@ -19,7 +19,7 @@ class FlowKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed("The API key is unknown, revoked or expired.")
         return KeyUser(api_key), api_key
 
-    def authenticate_header(self, request) -> str:  # noqa: ANN001
+    def authenticate_header(self, request) -> str:
         return 'Bearer realm="c2c-ops"'
 
 
@@ -29,7 +29,7 @@ class ScopePermission(BasePermission):
     scope = ""
     message = "This credential does not have the required scope."
 
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request, view) -> bool:
         if isinstance(request.auth, FlowAPIKey):
             return request.auth.has_scope(self.scope)
         return self.scope in user_scopes(request.user)

@@ -33,7 +33,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-def _reply(content_type: str, message, status: int = 200) -> HttpResponse:  # noqa: ANN001
+def _reply(content_type: str, message, status: int = 200) -> HttpResponse:
     if content_type == PROTOBUF:
         body = message.SerializeToString()
     else:
@@ -89,12 +89,20 @@ def export_traces(request: HttpRequest) -> HttpResponse:
     try:
         key = bearer_key(request.META)
         if key is None:
-            return _error(reply_type, 401, "Authorization: Bearer <api key> is required",
-                          **{"WWW-Authenticate": 'Bearer realm="c2c-ops"'})
+            return _error(
+                reply_type,
+                401,
+                "Authorization: Bearer <api key> is required",
+                **{"WWW-Authenticate": 'Bearer realm="c2c-ops"'},
+            )
         api_key = verify(key)
         if api_key is None:
-            return _error(reply_type, 401, "the API key is unknown, revoked or expired",
-                          **{"WWW-Authenticate": 'Bearer realm="c2c-ops"'})
+            return _error(
+                reply_type,
+                401,
+                "the API key is unknown, revoked or expired",
+                **{"WWW-Authenticate": 'Bearer realm="c2c-ops"'},
+            )
         if not api_key.has_scope("ingest"):
             return _error(reply_type, 403, "this API key does not have the ingest scope")
         try:
@@ -112,8 +120,12 @@ def export_traces(request: HttpRequest) -> HttpResponse:
         result = spans.ingest(records, api_key.flow_id)
     except (OperationalError, InterfaceError) as exc:
         log.warning("ingest unavailable, client told to retry: %s", type(exc).__name__)
-        return _error(reply_type, 503, "the ledger database is unavailable; retry later",
-                      **{"Retry-After": retry_after})
+        return _error(
+            reply_type,
+            503,
+            "the ledger database is unavailable; retry later",
+            **{"Retry-After": retry_after},
+        )
 
     response = ExportTraceServiceResponse()
     if result.rejected:

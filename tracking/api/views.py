@@ -40,7 +40,7 @@ class EventIngestView(APIView):
             "recorded even when others in the batch do not."
         ),
     )
-    def post(self, request):  # noqa: ANN001, ANN201
+    def post(self, request):
         data = request.data
         if not isinstance(data, list | dict):
             raise ParseError("The body must be an event object or a list of them.")
@@ -67,7 +67,9 @@ class EventIngestView(APIView):
                 if outcome.kind == ledger.DUPLICATE:
                     duplicates += 1
                 elif outcome.kind == ledger.ERROR:
-                    errors.append({"index": index, "event_id": event.event_id, "detail": outcome.detail})
+                    errors.append(
+                        {"index": index, "event_id": event.event_id, "detail": outcome.detail}
+                    )
                 else:
                     accepted += 1
         errors.sort(key=lambda e: e["index"])

@@ -40,22 +40,22 @@ class SpanRecord:
     attributes: dict
 
     @property
-    def start_time(self):  # noqa: ANN201
+    def start_time(self):
         return from_unix_nanos(self.start_nanos)
 
     @property
-    def end_time(self):  # noqa: ANN201
+    def end_time(self):
         return from_unix_nanos(self.end_nanos)
 
     def problem(self) -> str:
         """Why this span cannot be stored, or an empty string."""
-        if len(self.trace_id) != 32 or self.trace_id == ZERO_TRACE or not HEX.issuperset(
-            self.trace_id
+        if (
+            len(self.trace_id) != 32
+            or self.trace_id == ZERO_TRACE
+            or not HEX.issuperset(self.trace_id)
         ):
             return f"span {self.span_id or '?'}: trace_id must be 16 non-zero bytes"
-        if len(self.span_id) != 16 or self.span_id == ZERO_SPAN or not HEX.issuperset(
-            self.span_id
-        ):
+        if len(self.span_id) != 16 or self.span_id == ZERO_SPAN or not HEX.issuperset(self.span_id):
             return f"span in trace {self.trace_id}: span_id must be 8 non-zero bytes"
         if self.parent_span_id and (
             len(self.parent_span_id) != 16 or not HEX.issuperset(self.parent_span_id)
@@ -79,7 +79,7 @@ def _with_resource(span_attrs: dict, resource: dict) -> dict:
 # --- protobuf ---------------------------------------------------------------------------------
 
 
-def _pb_value(value):  # noqa: ANN001, ANN202
+def _pb_value(value):
     kind = value.WhichOneof("value")
     if kind == "string_value":
         return value.string_value
@@ -98,7 +98,7 @@ def _pb_value(value):  # noqa: ANN001, ANN202
     return None
 
 
-def _pb_attributes(attributes) -> dict:  # noqa: ANN001
+def _pb_attributes(attributes) -> dict:
     return {kv.key: _pb_value(kv.value) for kv in attributes}
 
 
@@ -135,7 +135,7 @@ def decode_protobuf(body: bytes) -> list[SpanRecord]:
 # --- JSON -------------------------------------------------------------------------------------
 
 
-def _get(obj: dict, camel: str, snake: str, default=None):  # noqa: ANN001, ANN202
+def _get(obj: dict, camel: str, snake: str, default=None):
     value = obj.get(camel)
     if value is None:
         value = obj.get(snake, default)

@@ -203,8 +203,16 @@ def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent
         return []
     orphans = list(
         Span.objects.filter(trace_id__in=list(by_trace), correlation_id="").values_list(
-            "id", "trace_id", "span_id", "name", "end_time", "status_code", "status_message",
-            "stage", "attributes", "flow_id",
+            "id",
+            "trace_id",
+            "span_id",
+            "name",
+            "end_time",
+            "status_code",
+            "status_message",
+            "stage",
+            "attributes",
+            "flow_id",
         )
     )
     if not orphans:

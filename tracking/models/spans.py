@@ -34,7 +34,9 @@ class Span(models.Model):
                 condition=~models.Q(correlation_id=""),
             ),
             # Spans that arrived before any span of their trace named the transaction.
-            models.Index(fields=["trace_id"], name="span_orphan", condition=models.Q(correlation_id="")),
+            models.Index(
+                fields=["trace_id"], name="span_orphan", condition=models.Q(correlation_id="")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,14 +12,14 @@ class Command(BaseCommand):
         "alone on the last line of output; only its hash is stored."
     )
 
-    def add_arguments(self, parser):  # noqa: ANN001, ANN201
+    def add_arguments(self, parser):
         parser.add_argument("flow", help="flow slug, e.g. clm-to-erp-customer")
         parser.add_argument(
             "--scopes", default="ingest", help=f"comma-separated, of: {', '.join(SCOPES)}"
         )
         parser.add_argument("--name", default="", help="a label to recognise the key by")
 
-    def handle(self, *args, **options):  # noqa: ANN002, ANN003, ANN201
+    def handle(self, *args, **options):
         slug = options["flow"].strip()
         try:
             slug_validator(slug)

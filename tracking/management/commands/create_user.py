@@ -10,13 +10,13 @@ from tracking.roles import ROLES
 class Command(BaseCommand):
     help = "Create a user with a role (viewer, operator or admin), or change an existing one's."
 
-    def add_arguments(self, parser):  # noqa: ANN001, ANN201
+    def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=ROLES)
         parser.add_argument("--password", required=True)
         parser.add_argument("--email", default="")
 
-    def handle(self, *args, **options):  # noqa: ANN002, ANN003, ANN201
+    def handle(self, *args, **options):
         User = get_user_model()
         username, role = options["username"].strip(), options["role"]
         if not username:

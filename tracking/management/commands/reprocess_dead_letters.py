@@ -7,10 +7,10 @@ from tracking.reprocess import reprocess
 class Command(BaseCommand):
     help = "Re-process waiting dead letters (after adding the journey or stage they named)."
 
-    def add_arguments(self, parser):  # noqa: ANN001, ANN201
+    def add_arguments(self, parser):
         parser.add_argument("--flow", help="only letters of this flow")
 
-    def handle(self, *args, **options):  # noqa: ANN002, ANN003, ANN201
+    def handle(self, *args, **options):
         letters = DeadLetter.objects.filter(resolved_at__isnull=True)
         if options["flow"]:
             letters = letters.filter(flow__slug=options["flow"])

@@ -7,7 +7,7 @@ from tracking.models import Flow
 class Command(BaseCommand):
     help = "Create or update a flow."
 
-    def add_arguments(self, parser):  # noqa: ANN001, ANN201
+    def add_arguments(self, parser):
         parser.add_argument("flow", help="flow slug")
         parser.add_argument("--name")
         parser.add_argument("--owner-team")
@@ -16,15 +16,21 @@ class Command(BaseCommand):
         parser.add_argument("--replay-url", help="where replay requests are POSTed ('' clears)")
         parser.add_argument("--replay-secret", help="HMAC secret that signs replay requests")
 
-    def handle(self, *args, **options):  # noqa: ANN002, ANN003, ANN201
+    def handle(self, *args, **options):
         slug = options["flow"].strip()
         flow = Flow.objects.filter(slug=slug).first()
         created = flow is None
         if created:
             flow = Flow(slug=slug, name=slug)
         changed = []
-        for option in ("name", "owner_team", "source_system", "target_system", "replay_url",
-                       "replay_secret"):
+        for option in (
+            "name",
+            "owner_team",
+            "source_system",
+            "target_system",
+            "replay_url",
+            "replay_secret",
+        ):
             value = options[option]
             if value is not None:
                 setattr(flow, option, value.strip())
