@@ -8,7 +8,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from tracking import journeys
-from tracking.models import Flow, FlowAPIKey
+from tracking.models import Flow, FlowAPIKey, Journey, Stage
+from tracking.seeds import seed
 
 PASSWORD = "persona-pass-1234"
 
@@ -23,8 +24,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_journey_cache():
-    # Test databases roll back between tests; a cached journey may not exist any more.
+def _seeded(request):
+    # Transactional tests flush every table afterwards, the migration's seed included:
+    # put it back. And a cached journey may not exist any more after a rollback.
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("transactional_db")
+        seed(Journey, Stage, Group)
     journeys.invalidate()
     yield
     journeys.invalidate()
