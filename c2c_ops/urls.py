@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tracking.api.otlp import export_traces
@@ -7,6 +8,8 @@ from tracking.api.otlp import export_traces
 from . import health
 
 urlpatterns = [
+    # Until the overview page exists, the ledger in the admin is the landing page.
+    path("", RedirectView.as_view(url="/admin/tracking/transaction/"), name="home"),
     path("v1/traces", export_traces, name="otlp-traces"),
     path("api/v1/", include("tracking.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -48,7 +48,7 @@ JOURNEYS = {
 ROLES = ("viewer", "operator", "admin")
 
 
-def seed(Journey, Stage, Group) -> None:  # noqa: N803 - model classes
+def seed(Journey, Stage, Group) -> None:
     for slug, (name, stages) in JOURNEYS.items():
         journey, _ = Journey.objects.get_or_create(slug=slug, defaults={"name": name})
         for position, (stage_slug, stage_name, duration) in enumerate(stages):

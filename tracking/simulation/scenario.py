@@ -1,0 +1,225 @@
+"""What the simulated firm does: who its customers are, how its flows behave, how they fail.
+
+Pure and seeded: the same seed gives the same history, so tests and benchmarks can rely on
+what they get. Times are real UTC times; nothing here sends anything.
+"""
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+REGIONS = {
+    "NA": (["USD"], ["Northwind Advisory Inc.", "Northwind Canada ULC"]),
+    "EMEA": (["EUR", "GBP"], ["Northwind Europe GmbH", "Northwind UK Ltd"]),
+    "APAC": (["AUD", "SGD"], ["Northwind Australia Pty", "Northwind Asia Pte"]),
+}
+BUSINESS_UNITS = ["Advisory", "Tax", "Technology Consulting", "Managed Services"]
+CUSTOMERS = [
+    "Acme Manufacturing",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Retail",
+    "Hooli",
+    "Vandelay Imports",
+    "Soylent Foods",
+    "Tyrell Energy",
+    "Cyberdyne Systems",
+    "Wonka Confectionery",
+    "Oceanic Air",
+    "Massive Dynamic",
+]
+
+# Which flow reports which stage, and how: spans (OpenTelemetry) or status callbacks.
+FLOWS = {
+    "clm-to-crm-customer": ("clm", "crm", "revops", "event"),
+    "crm-to-psa-project": ("crm", "psa", "pmo-integrations", "span"),
+    "psa-to-billing": ("psa", "billing", "billing-ops", "span"),
+    "billing-to-erp": ("billing", "erp", "finance-systems", "span"),
+    "bank-to-erp-payments": ("bank", "erp", "treasury-ops", "event"),
+    "erp-to-billing-status": ("erp", "billing", "finance-systems", "event"),
+}
+H = timedelta(hours=1)
+D = timedelta(days=1)
+# journey: (correlation prefix, share of traffic, amount median, stages)
+# stage: (slug, reporting flow, expected time to the next stage, error codes it fails with)
+JOURNEYS = {
+    "contract_activation": (
+        "SOW",
+        0.2,
+        80_000,
+        [
+            ("contract_approved", "clm-to-crm-customer", 1 * H, ["CLM-SIGNATURE-MISSING"]),
+            (
+                "customer_synced",
+                "clm-to-crm-customer",
+                4 * H,
+                ["CRM-DUPLICATE-ACCOUNT", "CRM-TIMEOUT"],
+            ),
+            ("project_activated", "crm-to-psa-project", 1 * D, ["PSA-RATE-CARD-MISSING"]),
+            ("billing_rules_published", "psa-to-billing", None, ["BILLING-RULE-INVALID"]),
+        ],
+    ),
+    "amendment": (
+        "AMD",
+        0.1,
+        15_000,
+        [
+            ("amendment_approved", "clm-to-crm-customer", 4 * H, ["CLM-VERSION-CONFLICT"]),
+            ("billing_rules_updated", "psa-to-billing", 1 * D, ["BILLING-RULE-INVALID"]),
+            ("erp_updated", "billing-to-erp", None, ["ERP-PERIOD-CLOSED", "ERP-TIMEOUT"]),
+        ],
+    ),
+    "billing": (
+        "INV",
+        0.5,
+        12_000,
+        [
+            ("work_approved", "psa-to-billing", 2 * D, ["PSA-TIMESHEET-LOCKED"]),
+            ("invoice_generated", "psa-to-billing", 4 * H, ["TAX-CODE-MISSING", "BILLING-TIMEOUT"]),
+            (
+                "invoice_posted",
+                "billing-to-erp",
+                45 * D,
+                ["ERP-PERIOD-CLOSED", "ERP-CUSTOMER-UNKNOWN"],
+            ),
+            ("payment_received", "bank-to-erp-payments", None, ["BANK-REMITTANCE-UNMATCHED"]),
+        ],
+    ),
+    "payment_sync": (
+        "PAY",
+        0.2,
+        9_000,
+        [
+            ("payment_received", "bank-to-erp-payments", 1 * H, ["BANK-FILE-REJECTED"]),
+            ("payment_applied", "bank-to-erp-payments", 4 * H, ["ERP-INVOICE-NOT-FOUND"]),
+            ("billing_status_updated", "erp-to-billing-status", None, ["BILLING-TIMEOUT"]),
+        ],
+    ),
+}
+MESSAGES = {
+    "TIMEOUT": "upstream did not answer within 30 s",
+    "MISSING": "required reference data is missing",
+    "UNKNOWN": "referenced record does not exist in the target system",
+    "CLOSED": "the accounting period is closed for posting",
+}
+
+
+@dataclass
+class Report:
+    """One thing a flow tells c2c-ops about a stage of a transaction."""
+
+    correlation_id: str
+    journey: str
+    stage: str
+    status: str
+    occurred_at: datetime
+    flow: str
+    transport: str
+    event_id: str
+    amount: Decimal | None = None
+    currency: str = ""
+    dims: dict[str, str] = field(default_factory=dict)
+    error_code: str = ""
+    error_message: str = ""
+
+
+@dataclass
+class Behaviour:
+    fail_rate: float = 0.05  # a stage attempt fails
+    retry_rate: float = 0.75  # a failed stage is retried (and then succeeds)
+    stall_rate: float = 0.025  # the flow silently stops after a stage: stuck later
+    started_rate: float = 0.3  # a "started" report precedes the outcome
+    slow_rate: float = 0.08  # a stage takes longer than expected
+
+
+def _message(code: str) -> str:
+    for suffix, text in MESSAGES.items():
+        if code.endswith(suffix):
+            return text
+    return f"{code.replace('-', ' ').lower()}"
+
+
+def _amount(rng: random.Random, median: int) -> Decimal:
+    value = median * math.exp(rng.gauss(0, 0.8))
+    return Decimal(f"{value:.2f}")
+
+
+def _duration(rng: random.Random, expected: timedelta, behaviour: Behaviour) -> timedelta:
+    share = rng.lognormvariate(math.log(0.35), 0.5)
+    if rng.random() < behaviour.slow_rate:
+        share = rng.uniform(1.1, 3.0)
+    return expected * min(share, 4.0)
+
+
+def plan_transaction(
+    rng: random.Random,
+    number: int,
+    started_at: datetime,
+    behaviour: Behaviour | None = None,
+    journey: str | None = None,
+    time_scale: float = 1.0,
+) -> list[Report]:
+    """Every report of one transaction, in occurrence order, including future ones.
+
+    ``time_scale`` < 1 compresses the time between stages (live demo traffic).
+    """
+    behaviour = behaviour or Behaviour()
+    if journey is None:
+        names = list(JOURNEYS)
+        journey = rng.choices(names, weights=[JOURNEYS[n][1] for n in names])[0]
+    prefix, _, median, stages = JOURNEYS[journey]
+    region = rng.choice(list(REGIONS))
+    currencies, entities = REGIONS[region]
+    dims = {
+        "region": region,
+        "business_unit": rng.choice(BUSINESS_UNITS),
+        "legal_entity": rng.choice(entities),
+        "customer": rng.choice(CUSTOMERS),
+    }
+    currency = rng.choice(currencies)
+    amount = _amount(rng, median)
+    correlation_id = f"{prefix}-{started_at.year}-{number:06d}"
+    reports: list[Report] = []
+    moment = started_at
+    attempt = 0
+
+    def report(stage: str, flow: str, status: str, when: datetime, code: str = "") -> None:
+        nonlocal attempt
+        attempt += 1
+        reports.append(
+            Report(
+                correlation_id=correlation_id,
+                journey=journey,
+                stage=stage,
+                status=status,
+                occurred_at=when,
+                flow=flow,
+                transport=FLOWS[flow][3],
+                event_id=f"{correlation_id}:{stage}:{attempt}",
+                amount=amount,
+                currency=currency,
+                dims=dims,
+                error_code=code,
+                error_message=_message(code) if code else "",
+            )
+        )
+
+    for slug, flow, expected, errors in stages:
+        if rng.random() < behaviour.started_rate:
+            report(
+                slug, flow, "started", moment - timedelta(minutes=rng.uniform(1, 20)) * time_scale
+            )
+        if rng.random() < behaviour.fail_rate:
+            report(slug, flow, "failed", moment, rng.choice(errors))
+            if rng.random() >= behaviour.retry_rate:
+                break  # left failed: an exception for ops
+            moment += timedelta(minutes=rng.uniform(10, 360)) * time_scale
+        report(slug, flow, "succeeded", moment)
+        if expected is None or rng.random() < behaviour.stall_rate:
+            break
+        moment += _duration(rng, expected, behaviour) * time_scale
+    return reports
