@@ -1,21 +1,60 @@
-"""Multi-row writes in one statement per table, for the ingest hot path.
+"""Multi-row writes in one round of statements per table, for the ingest hot path.
 
-PostgreSQL gets ``INSERT ... SELECT FROM unnest(array, ...)``: one statement and one set of
-typed array parameters however many rows, so psycopg sends them in binary without building
-SQL text per row. SQLite (the embedded default) gets multi-row ``VALUES`` in chunks.
+PostgreSQL: rows are streamed with binary ``COPY`` into a session-local staging table (a
+temporary table: no WAL, no indexes), then moved with one ``INSERT ... SELECT ... ON
+CONFLICT``. Measured on a 512-span batch, this costs 1.15x a plain COPY into the target,
+where a multi-row ``INSERT ... SELECT FROM unnest(arrays)`` cost 2x (bench/ingest.py).
+SQLite (the embedded default) gets multi-row ``VALUES`` in chunks.
 Both speak ``ON CONFLICT ... DO NOTHING / DO UPDATE ... WHERE`` and ``RETURNING``.
 """
 
+import re
+import zlib
 from collections.abc import Sequence
 
 import orjson
 from django.db import connection, models
+from psycopg.types.json import set_json_dumps
 
 SQLITE_MAX_VARIABLES = 32000
+_COPY_TYPES = {
+    "timestamp with time zone": "timestamptz",
+    "integer": "int4",
+    "bigint": "int8",
+    "smallint": "int2",
+    "boolean": "bool",
+    "double precision": "float8",
+}
 
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def _copy_type(field: models.Field) -> str:
+    base = re.sub(r"\(.*\)", "", field.db_type(connection)).strip()
+    return _COPY_TYPES.get(base, base)
+
+
+def _staging_table(meta: models.options.Options, fields: list[models.Field]) -> str:
+    """A temporary table with these columns, for this database session.
+
+    Created with IF NOT EXISTS on every use rather than remembered: a rolled-back
+    transaction takes a table created in it along, and a remembered name would then lie.
+    """
+    raw = connection.connection
+    if not raw.__dict__.get("_c2c_json"):
+        # JSON columns are written from Python objects; orjson is several times faster.
+        set_json_dumps(orjson.dumps, context=raw)
+        raw.__dict__["_c2c_json"] = True
+    columns = ", ".join(_q(f.column) for f in fields)
+    name = _q(f"staging_{meta.db_table}_{zlib.crc32(columns.encode()):08x}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {_q(meta.db_table)} WITH NO DATA"
+        )
+    return name
 
 
 def upsert(
@@ -57,21 +96,29 @@ def upsert(
     if returning:
         suffix += " RETURNING " + ", ".join(f"{table}.{col(c)}" for c in returning)
 
-    json_columns = [isinstance(f, models.JSONField) for f in fields]
     if connection.vendor == "postgresql":
-        casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-        arrays: list[list] = [[] for _ in fields]
-        for row in rows:
-            for index, value in enumerate(row):
-                if json_columns[index]:
-                    value = orjson.dumps(value).decode()
-                arrays[index].append(value)
-        # Identifiers come from model metadata and the caller's code; values are parameters.
-        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts}){suffix}"  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, arrays)
-            return list(cursor.fetchall()) if returning else []
+        return _upsert_postgresql(meta, fields, names, rows, suffix, bool(returning))
+    return _upsert_sqlite(table, fields, names, rows, suffix, bool(returning))
 
+
+def _upsert_postgresql(meta, fields, names, rows, suffix, fetch) -> list[tuple]:  # noqa: ANN001
+    connection.ensure_connection()
+    staging = _staging_table(meta, fields)
+    table = _q(meta.db_table)
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([_copy_type(f) for f in fields])
+            for row in rows:
+                copy.write_row(row)
+        # Identifiers come from model metadata and the caller's code; values travel by COPY.
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{suffix}")  # noqa: S608
+        result = cursor.fetchall() if fetch else []
+        # The same staging table may serve again before this transaction commits.
+        cursor.execute(f"DELETE FROM {staging}")  # noqa: S608
+    return result
+
+
+def _upsert_sqlite(table, fields, names, rows, suffix, fetch) -> list[tuple]:  # noqa: ANN001
     result: list[tuple] = []
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, SQLITE_MAX_VARIABLES // len(fields))
@@ -85,6 +132,6 @@ def upsert(
             values = ", ".join([placeholders] * len(chunk))
             sql = f"INSERT INTO {table} ({names}) VALUES {values}{suffix}"  # noqa: S608
             cursor.execute(sql, params)
-            if returning:
+            if fetch:
                 result.extend(cursor.fetchall())
     return result

@@ -30,7 +30,7 @@ class Transaction(models.Model):
     correlation_id = models.CharField(max_length=200, unique=True)
     journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="+", db_index=False)
     current_stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     stage_status = models.CharField(max_length=12, choices=EventStatus.choices, blank=True)
     stage_event_at = models.DateTimeField(null=True, blank=True)
@@ -38,7 +38,9 @@ class Transaction(models.Model):
     status = models.CharField(
         max_length=12, choices=TransactionStatus.choices, default=TransactionStatus.IN_PROGRESS
     )
-    flow = models.ForeignKey(Flow, on_delete=models.SET_NULL, null=True, blank=True)
+    flow = models.ForeignKey(
+        Flow, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     customer = models.CharField(max_length=200, blank=True)
     contract = models.CharField(max_length=200, blank=True)
     project = models.CharField(max_length=200, blank=True)
@@ -95,7 +97,9 @@ class Event(models.Model):
     status = models.CharField(max_length=12, choices=EventStatus.choices)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
-    flow = models.ForeignKey(Flow, on_delete=models.SET_NULL, null=True, blank=True)
+    flow = models.ForeignKey(
+        Flow, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     amount = models.DecimalField(null=True, blank=True, **MONEY)
     currency = models.CharField(max_length=3, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
@@ -111,7 +115,6 @@ class Event(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["transaction", "occurred_at"], name="event_txn_time"),
-            models.Index(fields=["-occurred_at"], name="event_time"),
         ]
 
     def __str__(self) -> str:
