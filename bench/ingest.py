@@ -56,7 +56,11 @@ def create_key(url: str) -> str:
     env = {**os.environ, "DATABASE_URL": url}
     out = subprocess.run(
         [sys.executable, "manage.py", "create_api_key", "bench-flow", "--scopes", "ingest"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return out.strip().splitlines()[-1]
 
@@ -72,22 +76,38 @@ def span_exports(count: int, rng: random.Random) -> list[bytes]:
         root = rng.getrandbits(64).to_bytes(8, "big").hex()
         end = base + timedelta(seconds=txn)
         ns = int(end.timestamp() * 1e9)
-        spans.append({
-            "trace_id": trace, "span_id": root, "name": STAGES[stage], "start": ns - 900_000_000,
-            "end": ns, "status": 2 if rng.random() < 0.05 else 1,
-            "attributes": {
-                "c2c.correlation_id": f"INV-BENCH-{txn:08d}", "c2c.journey": "billing",
-                "c2c.stage": STAGES[stage], "c2c.amount": f"{rng.uniform(100, 90000):.2f}",
-                "c2c.currency": "EUR", "c2c.region": rng.choice(REGIONS),
-                "c2c.business_unit": "Advisory", "c2c.customer": "Globex",
-            },
-        })
+        spans.append(
+            {
+                "trace_id": trace,
+                "span_id": root,
+                "name": STAGES[stage],
+                "start": ns - 900_000_000,
+                "end": ns,
+                "status": 2 if rng.random() < 0.05 else 1,
+                "attributes": {
+                    "c2c.correlation_id": f"INV-BENCH-{txn:08d}",
+                    "c2c.journey": "billing",
+                    "c2c.stage": STAGES[stage],
+                    "c2c.amount": f"{rng.uniform(100, 90000):.2f}",
+                    "c2c.currency": "EUR",
+                    "c2c.region": rng.choice(REGIONS),
+                    "c2c.business_unit": "Advisory",
+                    "c2c.customer": "Globex",
+                },
+            }
+        )
         for child in range(2):
-            spans.append({
-                "trace_id": trace, "span_id": rng.getrandbits(64).to_bytes(8, "big").hex(),
-                "parent": root, "name": f"POST /api/{child}", "start": ns - 800_000_000,
-                "end": ns - 100_000_000, "attributes": {"http.request.method": "POST"},
-            })
+            spans.append(
+                {
+                    "trace_id": trace,
+                    "span_id": rng.getrandbits(64).to_bytes(8, "big").hex(),
+                    "parent": root,
+                    "name": f"POST /api/{child}",
+                    "start": ns - 800_000_000,
+                    "end": ns - 100_000_000,
+                    "attributes": {"http.request.method": "POST"},
+                }
+            )
     spans = spans[:count]
     for start in range(0, len(spans), 512):
         bodies.append(pb_export(spans[start : start + 512], {"service.name": "psa-to-billing"}))
@@ -99,20 +119,29 @@ def event_bodies(count: int, per_request: int, rng: random.Random, tag: str) -> 
     items = []
     for i in range(count):
         stage = i % 4
-        items.append({
-            "event_id": f"{tag}-{i}", "correlation_id": f"INV-{tag}-{i // 4:08d}",
-            "journey": "billing", "stage": STAGES[stage], "status": "succeeded",
-            "occurred_at": (base + timedelta(seconds=i)).isoformat(),
-            "amount": f"{rng.uniform(100, 90000):.2f}", "currency": "USD",
-            "region": rng.choice(REGIONS), "business_unit": "Tax", "customer": "Initech",
-        })
+        items.append(
+            {
+                "event_id": f"{tag}-{i}",
+                "correlation_id": f"INV-{tag}-{i // 4:08d}",
+                "journey": "billing",
+                "stage": STAGES[stage],
+                "status": "succeeded",
+                "occurred_at": (base + timedelta(seconds=i)).isoformat(),
+                "amount": f"{rng.uniform(100, 90000):.2f}",
+                "currency": "USD",
+                "region": rng.choice(REGIONS),
+                "business_unit": "Tax",
+                "customer": "Initech",
+            }
+        )
     if per_request == 1:
         return [orjson.dumps(item) for item in items]
     return [orjson.dumps(items[s : s + per_request]) for s in range(0, len(items), per_request)]
 
 
-def load(port: int, path: str, bodies: list[bytes], content_type: str, key: str,
-         clients: int) -> float:
+def load(
+    port: int, path: str, bodies: list[bytes], content_type: str, key: str, clients: int
+) -> float:
     """Send every body once from ``clients`` threads; returns the elapsed seconds."""
     cursor = iter(range(len(bodies)))
     lock = threading.Lock()
@@ -151,9 +180,11 @@ def raw_copy(url: str, table: str) -> tuple[int, float]:
     """Rows/s of COPY FROM STDIN of the table's current rows into the emptied table."""
     with psycopg.connect(url) as conn:
         columns = [
-            r[0] for r in conn.execute(
+            r[0]
+            for r in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                "AND column_name <> 'id' ORDER BY ordinal_position", [table]
+                "AND column_name <> 'id' ORDER BY ordinal_position",
+                [table],
             )
         ]
         names = ", ".join(columns)
@@ -197,9 +228,20 @@ def main() -> None:
 
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "DEBUG": "false"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "c2c_ops.wsgi", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "c2c_ops.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         for _ in range(100):
@@ -211,16 +253,25 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         # Warm-up: imports, connections, caches.
-        load(args.port, "/v1/traces", span_exports(2048, random.Random(1)),
-             "application/x-protobuf", key, args.clients)
+        load(
+            args.port,
+            "/v1/traces",
+            span_exports(2048, random.Random(1)),
+            "application/x-protobuf",
+            key,
+            args.clients,
+        )
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("TRUNCATE tracking_span, tracking_event, tracking_transaction CASCADE")
-        span_seconds = load(args.port, "/v1/traces", spans, "application/x-protobuf", key,
-                            args.clients)
-        batch_seconds = load(args.port, "/api/v1/events", batches, "application/json", key,
-                             args.clients)
-        single_seconds = load(args.port, "/api/v1/events", singles, "application/json", key,
-                              args.clients)
+        span_seconds = load(
+            args.port, "/v1/traces", spans, "application/x-protobuf", key, args.clients
+        )
+        batch_seconds = load(
+            args.port, "/api/v1/events", batches, "application/json", key, args.clients
+        )
+        single_seconds = load(
+            args.port, "/api/v1/events", singles, "application/json", key, args.clients
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -231,8 +282,10 @@ def main() -> None:
         txns = conn.execute("SELECT count(*) FROM tracking_transaction").fetchone()[0]
     expected_events = args.events + args.single_events
     span_events = stored_events - expected_events
-    print(f"stored: {stored_spans} spans, {stored_events} events ({span_events} from spans), "
-          f"{txns} transactions")
+    print(
+        f"stored: {stored_spans} spans, {stored_events} events ({span_events} from spans), "
+        f"{txns} transactions"
+    )
     if stored_spans != args.spans:
         raise SystemExit(f"expected {args.spans} spans stored, found {stored_spans}")
 
@@ -247,16 +300,24 @@ def main() -> None:
     print()
     print(f"{'path':<46}{'rows/s':>12}{'vs raw COPY':>14}")
     print(f"{'raw COPY into tracking_span':<46}{span_copy_rate:>12,.0f}{'1.00':>14}")
-    print(f"{'POST /v1/traces protobuf x512 (+ projection)':<46}{span_rate:>12,.0f}"
-          f"{span_rate / span_copy_rate:>14.2f}")
+    print(
+        f"{'POST /v1/traces protobuf x512 (+ projection)':<46}{span_rate:>12,.0f}"
+        f"{span_rate / span_copy_rate:>14.2f}"
+    )
     print(f"{'raw COPY into tracking_event':<46}{event_copy_rate:>12,.0f}{'1.00':>14}")
-    print(f"{'POST /api/v1/events x100 (+ projection)':<46}{batch_rate:>12,.0f}"
-          f"{batch_rate / event_copy_rate:>14.2f}")
-    print(f"{'POST /api/v1/events single (+ projection)':<46}{single_rate:>12,.0f}"
-          f"{single_rate / event_copy_rate:>14.2f}")
+    print(
+        f"{'POST /api/v1/events x100 (+ projection)':<46}{batch_rate:>12,.0f}"
+        f"{batch_rate / event_copy_rate:>14.2f}"
+    )
+    print(
+        f"{'POST /api/v1/events single (+ projection)':<46}{single_rate:>12,.0f}"
+        f"{single_rate / event_copy_rate:>14.2f}"
+    )
     print()
-    print(f"gunicorn workers {args.workers}, client threads {args.clients}, "
-          f"{args.spans} spans, {args.events} batched + {args.single_events} single events")
+    print(
+        f"gunicorn workers {args.workers}, client threads {args.clients}, "
+        f"{args.spans} spans, {args.events} batched + {args.single_events} single events"
+    )
 
 
 if __name__ == "__main__":

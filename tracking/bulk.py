@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Sequence
 
 import orjson
+import psycopg
 from django.db import connection, models
 from psycopg.types.json import set_json_dumps
 
@@ -55,6 +56,19 @@ def _staging_table(meta: models.options.Options, fields: list[models.Field]) -> 
             f"SELECT {columns} FROM {_q(meta.db_table)} WITH NO DATA"
         )
     return name
+
+
+def pg_query(sql: str, params: Sequence[object]) -> list[tuple]:
+    """PostgreSQL only: run a read with server-side binding (``= ANY(%s)`` takes a list).
+
+    Hot-path look-ups by a batch of keys: one array parameter instead of Django rendering
+    an ``IN (...)`` list of hundreds of escaped literals. JSON columns come back as text
+    (Django registers that loader on its connections).
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def upsert(

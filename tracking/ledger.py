@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import TypeVar
 
 import orjson
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import journeys
-from .bulk import upsert
+from .bulk import pg_query, upsert
 from .models import DeadLetter, Event, Transaction
 from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
 
@@ -91,15 +91,29 @@ _TXN_FIELDS = [
 
 
 def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
-    rows = (
-        Transaction.objects.select_for_update()
-        .filter(correlation_id__in=correlation_ids)
-        .order_by("correlation_id")
-        .values_list(*_TXN_FIELDS)
-    )
+    """The stored state of these transactions, locked until commit (in key order, so that
+    concurrent batches cannot deadlock on each other)."""
+    if not correlation_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        columns = ", ".join(Transaction._meta.get_field(f).column for f in _TXN_FIELDS)
+        rows = pg_query(
+            f"SELECT {columns} FROM tracking_transaction WHERE correlation_id = ANY(%s) "  # noqa: S608
+            "ORDER BY correlation_id FOR UPDATE",
+            [correlation_ids],
+        )
+    else:  # SQLite: the IMMEDIATE transaction already holds the only write lock
+        rows = (
+            Transaction.objects.filter(correlation_id__in=correlation_ids)
+            .order_by("correlation_id")
+            .values_list(*_TXN_FIELDS)
+        )
     states = {}
     for row in rows:
         values = dict(zip(_TXN_FIELDS, row, strict=True))
+        for name in ("stage_times", "facts"):
+            if isinstance(values[name], str | bytes):
+                values[name] = orjson.loads(values[name])
         state = LedgerState(**values)
         journey = journeys.by_id(state.journey_id)
         if journey is not None and state.current_stage_id is not None:
@@ -108,6 +122,23 @@ def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
             )
         states[state.correlation_id] = state
     return states
+
+
+def _known_hashes(ids: list[str], with_letters: bool) -> dict[str, str]:
+    """Content hash of each of these event ids already recorded (or waiting as a letter)."""
+    if connection.vendor == "postgresql":
+        sql = "SELECT event_id, content_hash FROM tracking_event WHERE event_id = ANY(%s)"
+        if with_letters:
+            sql += (
+                " UNION ALL SELECT event_id, content_hash FROM tracking_deadletter"
+                " WHERE event_id = ANY(%s) AND resolved_at IS NULL"
+            )
+        return dict(pg_query(sql, [ids, ids] if with_letters else [ids]))
+    known = dict(Event.objects.filter(event_id__in=ids).values_list("event_id", "content_hash"))
+    if with_letters:
+        letters = DeadLetter.objects.filter(event_id__in=ids, resolved_at__isnull=True)
+        known.update(letters.values_list("event_id", "content_hash"))
+    return known
 
 
 def _place(
@@ -211,14 +242,7 @@ def record(
     hashes = [content_hash(e) for e in events]
 
     # 1. Duplicates, against this batch and what is stored (events and waiting letters).
-    ids = list({e.event_id for e in events})
-    known = dict(Event.objects.filter(event_id__in=ids).values_list("event_id", "content_hash"))
-    if write_dead_letters:
-        known.update(
-            DeadLetter.objects.filter(event_id__in=ids, resolved_at__isnull=True).values_list(
-                "event_id", "content_hash"
-            )
-        )
+    known = _known_hashes(list({e.event_id for e in events}), write_dead_letters)
     fresh: list[int] = []
     for index, event in enumerate(events):
         seen = known.get(event.event_id)

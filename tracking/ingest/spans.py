@@ -8,14 +8,17 @@ arrives, and an adopted span that reports a stage becomes an event then.
 """
 
 from dataclasses import dataclass, field
+
+import orjson
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from .. import ledger
-from ..bulk import upsert
+from ..bulk import pg_query, upsert
 from ..models import Span
 from ..projection import TEXT_FACTS, IncomingEvent
 from ..timefmt import from_unix_nanos
@@ -105,13 +108,20 @@ def _correlations(records: list[SpanRecord]) -> dict[str, str]:
         cid = _attr(record.attributes, "correlation_id")
         if cid and record.trace_id not in by_trace:
             by_trace[record.trace_id] = cid
-    unknown = {r.trace_id for r in records} - by_trace.keys()
+    unknown = list({r.trace_id for r in records} - by_trace.keys())
     if unknown:
-        stored = (
-            Span.objects.filter(trace_id__in=unknown)
-            .exclude(correlation_id="")
-            .values_list("trace_id", "correlation_id")
-        )
+        if connection.vendor == "postgresql":
+            stored = pg_query(
+                "SELECT DISTINCT ON (trace_id) trace_id, correlation_id FROM tracking_span "
+                "WHERE trace_id = ANY(%s) AND correlation_id <> ''",
+                [unknown],
+            )
+        else:
+            stored = (
+                Span.objects.filter(trace_id__in=unknown)
+                .exclude(correlation_id="")
+                .values_list("trace_id", "correlation_id")
+            )
         for trace_id, cid in stored:
             by_trace.setdefault(trace_id, cid)
     return by_trace
@@ -201,20 +211,31 @@ def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent
     """Give stored spans of these traces their correlation ID; return the events they report."""
     if not by_trace:
         return []
-    orphans = list(
-        Span.objects.filter(trace_id__in=list(by_trace), correlation_id="").values_list(
-            "id",
-            "trace_id",
-            "span_id",
-            "name",
-            "end_time",
-            "status_code",
-            "status_message",
-            "stage",
-            "attributes",
-            "flow_id",
+    columns = [
+        "id",
+        "trace_id",
+        "span_id",
+        "name",
+        "end_time",
+        "status_code",
+        "status_message",
+        "stage",
+        "attributes",
+        "flow_id",
+    ]
+    if connection.vendor == "postgresql":
+        orphans = pg_query(
+            f"SELECT {', '.join(columns)} FROM tracking_span "  # noqa: S608
+            "WHERE trace_id = ANY(%s) AND correlation_id = ''",
+            [list(by_trace)],
         )
-    )
+        orphans = [(*o[:8], orjson.loads(o[8]), o[9]) for o in orphans]
+    else:
+        orphans = list(
+            Span.objects.filter(trace_id__in=list(by_trace), correlation_id="").values_list(
+                *columns
+            )
+        )
     if not orphans:
         return []
     Span.objects.filter(id__in=[o[0] for o in orphans]).update(

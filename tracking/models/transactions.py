@@ -38,9 +38,7 @@ class Transaction(models.Model):
     status = models.CharField(
         max_length=12, choices=TransactionStatus.choices, default=TransactionStatus.IN_PROGRESS
     )
-    flow = models.ForeignKey(
-        Flow, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
-    )
+    flow = models.ForeignKey(Flow, on_delete=models.SET_NULL, null=True, blank=True, db_index=False)
     customer = models.CharField(max_length=200, blank=True)
     contract = models.CharField(max_length=200, blank=True)
     project = models.CharField(max_length=200, blank=True)
@@ -69,8 +67,6 @@ class Transaction(models.Model):
         indexes = [
             models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
             models.Index(fields=["-last_event_at"], name="txn_last_event"),
-            models.Index(fields=["journey", "-started_at"], name="txn_journey_started"),
-            models.Index(fields=["region", "business_unit"], name="txn_region_bu"),
             # The stuck sweep and "at risk soon" only look at unfinished transactions.
             models.Index(
                 fields=["next_deadline_at"],
@@ -97,9 +93,7 @@ class Event(models.Model):
     status = models.CharField(max_length=12, choices=EventStatus.choices)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
-    flow = models.ForeignKey(
-        Flow, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
-    )
+    flow = models.ForeignKey(Flow, on_delete=models.SET_NULL, null=True, blank=True, db_index=False)
     amount = models.DecimalField(null=True, blank=True, **MONEY)
     currency = models.CharField(max_length=3, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
