@@ -6,7 +6,21 @@ class TrackingConfig(AppConfig):
     verbose_name = "Ledger"
 
     def ready(self) -> None:
-        from . import journeys, telemetry
+        from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
+
+        from . import bulk, journeys, ledger, telemetry  # noqa: F401 - ledger declares staging
+        from .ingest import spans  # noqa: F401 - declares its staging table
 
         journeys.connect_cache_invalidation()
+        connection_created.connect(bulk.create_staging_tables, dispatch_uid="c2c-staging")
+        post_migrate.connect(self._staging_after_migrate, sender=self, dispatch_uid="c2c-staging")
         telemetry.instrument()
+
+    @staticmethod
+    def _staging_after_migrate(using: str = "default", **_: object) -> None:
+        from django.db import connections
+
+        from . import bulk
+
+        bulk.create_staging_tables(None, connections[using])

@@ -37,37 +37,56 @@ def _copy_type(field: models.Field) -> str:
     return _COPY_TYPES.get(base, base)
 
 
-def _staging_table(meta: models.options.Options, fields: list[models.Field]) -> str:
-    """A temporary table with these columns, for this database session.
+_STAGING: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {}
 
-    Created with IF NOT EXISTS on every use rather than remembered: a rolled-back
-    transaction takes a table created in it along, and a remembered name would then lie.
+
+def staging_name(model: type[models.Model], columns: Sequence[str]) -> str:
+    key = ",".join(columns)
+    return f"staging_{model._meta.db_table}_{zlib.crc32(key.encode()):08x}"
+
+
+def register_staging(model: type[models.Model], columns: Sequence[str]) -> None:
+    """Declare a batch shape written with ``upsert``; its staging table is made per session."""
+    _STAGING[staging_name(model, columns)] = (model, tuple(columns))
+
+
+def create_staging_tables(sender: object, connection, **_: object) -> None:
+    """Temporary staging tables for every declared shape, for this database session.
+
+    Runs on ``connection_created`` (in autocommit, so no rolled-back transaction can take
+    the tables along; ``ON COMMIT DELETE ROWS`` empties them after each transaction) and
+    on ``post_migrate``, for a session that opened before the ledger's tables existed.
     """
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
     raw = connection.connection
-    if not raw.__dict__.get("_c2c_json"):
-        # JSON columns are written from Python objects; orjson is several times faster.
-        set_json_dumps(orjson.dumps, context=raw)
-        raw.__dict__["_c2c_json"] = True
-    columns = ", ".join(_q(f.column) for f in fields)
-    name = _q(f"staging_{meta.db_table}_{zlib.crc32(columns.encode()):08x}")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {columns} FROM {_q(meta.db_table)} WITH NO DATA"
+    # JSON columns are written from Python objects; orjson is several times faster.
+    set_json_dumps(orjson.dumps, context=raw)
+    quote = connection.ops.quote_name
+    for name, (model, columns) in _STAGING.items():
+        fields = [model._meta.get_field(c) for c in columns]
+        names = ", ".join(quote(f.column) for f in fields)
+        sql = (
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(name)} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {names} FROM {quote(model._meta.db_table)} WITH NO DATA"
         )
-    return name
+        try:
+            with raw.transaction(), raw.cursor() as cursor:
+                cursor.execute(sql)
+        except psycopg.errors.UndefinedTable:
+            return  # not migrated yet: post_migrate calls again
 
 
 def pg_query(sql: str, params: Sequence[object]) -> list[tuple]:
     """PostgreSQL only: run a read with server-side binding (``= ANY(%s)`` takes a list).
 
     Hot-path look-ups by a batch of keys: one array parameter instead of Django rendering
-    an ``IN (...)`` list of hundreds of escaped literals. JSON columns come back as text
-    (Django registers that loader on its connections).
+    an ``IN (...)`` list of hundreds of escaped literals. Results come in binary (C loaders,
+    no text parsing); JSON columns as Python objects.
     """
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, params, binary=True)
         return cursor.fetchall()
 
 
@@ -111,14 +130,16 @@ def upsert(
         suffix += " RETURNING " + ", ".join(f"{table}.{col(c)}" for c in returning)
 
     if connection.vendor == "postgresql":
-        return _upsert_postgresql(meta, fields, names, rows, suffix, bool(returning))
+        return _upsert_postgresql(model, columns, fields, names, rows, suffix, bool(returning))
     return _upsert_sqlite(table, fields, names, rows, suffix, bool(returning))
 
 
-def _upsert_postgresql(meta, fields, names, rows, suffix, fetch) -> list[tuple]:  # noqa: ANN001
+def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> list[tuple]:
     connection.ensure_connection()
-    staging = _staging_table(meta, fields)
-    table = _q(meta.db_table)
+    staging = _q(staging_name(model, columns))
+    if staging_name(model, columns) not in _STAGING:
+        raise LookupError(f"register_staging({model.__name__}, {columns!r}) was not called")
+    table = _q(model._meta.db_table)
     with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([_copy_type(f) for f in fields])
@@ -132,7 +153,7 @@ def _upsert_postgresql(meta, fields, names, rows, suffix, fetch) -> list[tuple]:
     return result
 
 
-def _upsert_sqlite(table, fields, names, rows, suffix, fetch) -> list[tuple]:  # noqa: ANN001
+def _upsert_sqlite(table, fields, names, rows, suffix, fetch) -> list[tuple]:
     result: list[tuple] = []
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, SQLITE_MAX_VARIABLES // len(fields))

@@ -8,8 +8,6 @@ arrives, and an adopted span that reports a stage becomes an event then.
 """
 
 from dataclasses import dataclass, field
-
-import orjson
 from datetime import datetime
 
 from django.conf import settings
@@ -18,7 +16,7 @@ from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from .. import ledger
-from ..bulk import pg_query, upsert
+from ..bulk import pg_query, register_staging, upsert
 from ..models import Span
 from ..projection import TEXT_FACTS, IncomingEvent
 from ..timefmt import from_unix_nanos
@@ -46,6 +44,9 @@ _SPAN_COLUMNS = [
     "attributes",
     "received_at",
 ]
+
+
+register_staging(Span, _SPAN_COLUMNS)
 
 
 @dataclass
@@ -229,7 +230,6 @@ def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent
             "WHERE trace_id = ANY(%s) AND correlation_id = ''",
             [list(by_trace)],
         )
-        orphans = [(*o[:8], orjson.loads(o[8]), o[9]) for o in orphans]
     else:
         orphans = list(
             Span.objects.filter(trace_id__in=list(by_trace), correlation_id="").values_list(

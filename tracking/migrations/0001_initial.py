@@ -6,204 +6,470 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Flow',
+            name="Flow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=100, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lowercase letters, digits, '-' and '_' only.")])),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('source_system', models.CharField(blank=True, max_length=100)),
-                ('target_system', models.CharField(blank=True, max_length=100)),
-                ('owner_team', models.CharField(blank=True, max_length=100)),
-                ('replay_url', models.URLField(blank=True, max_length=500)),
-                ('replay_secret', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=100,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lowercase letters, digits, '-' and '_' only.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("source_system", models.CharField(blank=True, max_length=100)),
+                ("target_system", models.CharField(blank=True, max_length=100)),
+                ("owner_team", models.CharField(blank=True, max_length=100)),
+                ("replay_url", models.URLField(blank=True, max_length=500)),
+                ("replay_secret", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Journey',
+            name="Journey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=100, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lowercase letters, digits, '-' and '_' only.")])),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=100,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lowercase letters, digits, '-' and '_' only.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='FlowAPIKey',
+            name="FlowAPIKey",
             fields=[
-                ('id', models.CharField(editable=False, max_length=150, primary_key=True, serialize=False, unique=True)),
-                ('prefix', models.CharField(editable=False, max_length=8, unique=True)),
-                ('hashed_key', models.CharField(editable=False, max_length=150)),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('name', models.CharField(default=None, help_text='A free-form name for the API key. Need not be unique. 50 characters max.', max_length=50)),
-                ('revoked', models.BooleanField(blank=True, default=False, help_text='If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)')),
-                ('expiry_date', models.DateTimeField(blank=True, help_text='Once API key expires, clients cannot use it anymore.', null=True, verbose_name='Expires')),
-                ('scopes', models.JSONField(default=list, help_text='Any of: ingest, read, operate.')),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='tracking.flow')),
+                (
+                    "id",
+                    models.CharField(
+                        editable=False,
+                        max_length=150,
+                        primary_key=True,
+                        serialize=False,
+                        unique=True,
+                    ),
+                ),
+                ("prefix", models.CharField(editable=False, max_length=8, unique=True)),
+                ("hashed_key", models.CharField(editable=False, max_length=150)),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "name",
+                    models.CharField(
+                        default=None,
+                        help_text="A free-form name for the API key. Need not be unique. 50 characters max.",
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "revoked",
+                    models.BooleanField(
+                        blank=True,
+                        default=False,
+                        help_text="If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)",
+                    ),
+                ),
+                (
+                    "expiry_date",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Once API key expires, clients cannot use it anymore.",
+                        null=True,
+                        verbose_name="Expires",
+                    ),
+                ),
+                (
+                    "scopes",
+                    models.JSONField(default=list, help_text="Any of: ingest, read, operate."),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to="tracking.flow",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'flow API key',
-                'verbose_name_plural': 'flow API keys',
-                'ordering': ('-created',),
-                'abstract': False,
+                "verbose_name": "flow API key",
+                "verbose_name_plural": "flow API keys",
+                "ordering": ("-created",),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Stage',
+            name="Stage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=100, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lowercase letters, digits, '-' and '_' only.")])),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('position', models.PositiveSmallIntegerField()),
-                ('expected_duration', models.DurationField(blank=True, help_text='How long after this stage succeeds the next one is expected to succeed.', null=True)),
-                ('journey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='tracking.journey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=100,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lowercase letters, digits, '-' and '_' only.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "expected_duration",
+                    models.DurationField(
+                        blank=True,
+                        help_text="How long after this stage succeeds the next one is expected to succeed.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "journey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="tracking.journey",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['journey', 'position'],
+                "ordering": ["journey", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Transaction',
+            name="Transaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('correlation_id', models.CharField(max_length=200, unique=True)),
-                ('stage_status', models.CharField(blank=True, choices=[('started', 'Started'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], max_length=12)),
-                ('stage_event_at', models.DateTimeField(blank=True, null=True)),
-                ('stage_event_id', models.CharField(blank=True, max_length=200)),
-                ('status', models.CharField(choices=[('in_progress', 'In progress'), ('completed', 'Completed'), ('failed', 'Failed'), ('stuck', 'Stuck')], default='in_progress', max_length=12)),
-                ('customer', models.CharField(blank=True, max_length=200)),
-                ('contract', models.CharField(blank=True, max_length=200)),
-                ('project', models.CharField(blank=True, max_length=200)),
-                ('invoice', models.CharField(blank=True, max_length=200)),
-                ('region', models.CharField(blank=True, max_length=100)),
-                ('business_unit', models.CharField(blank=True, max_length=100)),
-                ('legal_entity', models.CharField(blank=True, max_length=100)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('error_code', models.CharField(blank=True, max_length=100)),
-                ('error_message', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField()),
-                ('last_event_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_deadline_at', models.DateTimeField(blank=True, null=True)),
-                ('stage_times', models.JSONField(default=dict)),
-                ('facts', models.JSONField(default=dict)),
-                ('event_count', models.PositiveIntegerField(default=0)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('current_stage', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tracking.stage')),
-                ('flow', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='tracking.flow')),
-                ('journey', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tracking.journey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("correlation_id", models.CharField(max_length=200, unique=True)),
+                (
+                    "stage_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("started", "Started"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("stage_event_at", models.DateTimeField(blank=True, null=True)),
+                ("stage_event_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("in_progress", "In progress"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("stuck", "Stuck"),
+                        ],
+                        default="in_progress",
+                        max_length=12,
+                    ),
+                ),
+                ("customer", models.CharField(blank=True, max_length=200)),
+                ("contract", models.CharField(blank=True, max_length=200)),
+                ("project", models.CharField(blank=True, max_length=200)),
+                ("invoice", models.CharField(blank=True, max_length=200)),
+                ("region", models.CharField(blank=True, max_length=100)),
+                ("business_unit", models.CharField(blank=True, max_length=100)),
+                ("legal_entity", models.CharField(blank=True, max_length=100)),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("error_code", models.CharField(blank=True, max_length=100)),
+                ("error_message", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField()),
+                ("last_event_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_deadline_at", models.DateTimeField(blank=True, null=True)),
+                ("stage_times", models.JSONField(default=dict)),
+                ("facts", models.JSONField(default=dict)),
+                ("event_count", models.PositiveIntegerField(default=0)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "current_stage",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tracking.stage",
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="tracking.flow",
+                    ),
+                ),
+                (
+                    "journey",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tracking.journey",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=200, unique=True)),
-                ('status', models.CharField(choices=[('started', 'Started'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], max_length=12)),
-                ('occurred_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('error_code', models.CharField(blank=True, max_length=100)),
-                ('error_message', models.TextField(blank=True)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('source', models.CharField(default='api', max_length=8)),
-                ('trace_id', models.CharField(blank=True, max_length=32)),
-                ('span_id', models.CharField(blank=True, max_length=16)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('flow', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='tracking.flow')),
-                ('journey', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tracking.journey')),
-                ('stage', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tracking.stage')),
-                ('transaction', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='tracking.transaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=200, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("started", "Started"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("error_code", models.CharField(blank=True, max_length=100)),
+                ("error_message", models.TextField(blank=True)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("source", models.CharField(default="api", max_length=8)),
+                ("trace_id", models.CharField(blank=True, max_length=32)),
+                ("span_id", models.CharField(blank=True, max_length=16)),
+                ("content_hash", models.CharField(max_length=64)),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="tracking.flow",
+                    ),
+                ),
+                (
+                    "journey",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tracking.journey",
+                    ),
+                ),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tracking.stage",
+                    ),
+                ),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="tracking.transaction",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DeadLetter',
+            name="DeadLetter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=200)),
-                ('correlation_id', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(default='api', max_length=8)),
-                ('payload', models.JSONField()),
-                ('content_hash', models.CharField(max_length=64)),
-                ('reason', models.TextField()),
-                ('received_at', models.DateTimeField()),
-                ('attempts', models.PositiveIntegerField(db_default=0)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('flow', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='tracking.flow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=200)),
+                ("correlation_id", models.CharField(blank=True, max_length=200)),
+                ("source", models.CharField(default="api", max_length=8)),
+                ("payload", models.JSONField()),
+                ("content_hash", models.CharField(max_length=64)),
+                ("reason", models.TextField()),
+                ("received_at", models.DateTimeField()),
+                ("attempts", models.PositiveIntegerField(db_default=0)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="tracking.flow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('event_id',), name='deadletter_unresolved_event')],
+                "ordering": ["-received_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("resolved_at__isnull", True)),
+                        fields=("event_id",),
+                        name="deadletter_unresolved_event",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Span',
+            name="Span",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trace_id', models.CharField(max_length=32)),
-                ('span_id', models.CharField(max_length=16)),
-                ('parent_span_id', models.CharField(blank=True, max_length=16)),
-                ('name', models.CharField(max_length=500)),
-                ('kind', models.PositiveSmallIntegerField(default=0)),
-                ('service_name', models.CharField(blank=True, max_length=200)),
-                ('start_time', models.DateTimeField()),
-                ('end_time', models.DateTimeField()),
-                ('status_code', models.PositiveSmallIntegerField(default=0)),
-                ('status_message', models.TextField(blank=True)),
-                ('correlation_id', models.CharField(blank=True, max_length=200)),
-                ('journey', models.CharField(blank=True, max_length=100)),
-                ('stage', models.CharField(blank=True, max_length=100)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('received_at', models.DateTimeField()),
-                ('flow', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='tracking.flow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("trace_id", models.CharField(max_length=32)),
+                ("span_id", models.CharField(max_length=16)),
+                ("parent_span_id", models.CharField(blank=True, max_length=16)),
+                ("name", models.CharField(max_length=500)),
+                ("kind", models.PositiveSmallIntegerField(default=0)),
+                ("service_name", models.CharField(blank=True, max_length=200)),
+                ("start_time", models.DateTimeField()),
+                ("end_time", models.DateTimeField()),
+                ("status_code", models.PositiveSmallIntegerField(default=0)),
+                ("status_message", models.TextField(blank=True)),
+                ("correlation_id", models.CharField(blank=True, max_length=200)),
+                ("journey", models.CharField(blank=True, max_length=100)),
+                ("stage", models.CharField(blank=True, max_length=100)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="tracking.flow",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('correlation_id', ''), _negated=True), fields=['correlation_id', 'start_time'], name='span_correlation'), models.Index(condition=models.Q(('correlation_id', '')), fields=['trace_id'], name='span_orphan')],
-                'constraints': [models.UniqueConstraint(fields=('trace_id', 'span_id'), name='span_unique_id')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("correlation_id", ""), _negated=True),
+                        fields=["correlation_id", "start_time"],
+                        name="span_correlation",
+                    ),
+                    models.Index(
+                        condition=models.Q(("correlation_id", "")),
+                        fields=["trace_id"],
+                        name="span_orphan",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("trace_id", "span_id"), name="span_unique_id")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='stage',
-            constraint=models.UniqueConstraint(fields=('journey', 'slug'), name='stage_unique_slug'),
+            model_name="stage",
+            constraint=models.UniqueConstraint(
+                fields=("journey", "slug"), name="stage_unique_slug"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stage',
-            constraint=models.UniqueConstraint(fields=('journey', 'position'), name='stage_unique_position'),
+            model_name="stage",
+            constraint=models.UniqueConstraint(
+                fields=("journey", "position"), name="stage_unique_position"
+            ),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['status', 'current_stage'], name='txn_status_stage'),
+            model_name="transaction",
+            index=models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['-last_event_at'], name='txn_last_event'),
+            model_name="transaction",
+            index=models.Index(fields=["-last_event_at"], name="txn_last_event"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(condition=models.Q(('status__in', ['in_progress', 'stuck'])), fields=['next_deadline_at'], name='txn_open_deadline'),
+            model_name="transaction",
+            index=models.Index(
+                condition=models.Q(("status__in", ["in_progress", "stuck"])),
+                fields=["next_deadline_at"],
+                name="txn_open_deadline",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['transaction', 'occurred_at'], name='event_txn_time'),
+            model_name="event",
+            index=models.Index(fields=["transaction", "occurred_at"], name="event_txn_time"),
         ),
     ]
