@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import orjson
 import psycopg
 from django.db import connection, models
-from psycopg.types.json import set_json_dumps
+from psycopg.types.json import JsonbBinaryLoader, set_json_dumps
 
 SQLITE_MAX_VARIABLES = 32000
 _COPY_TYPES = {
@@ -35,6 +35,10 @@ def _q(name: str) -> str:
 def _copy_type(field: models.Field) -> str:
     base = re.sub(r"\(.*\)", "", field.db_type(connection)).strip()
     return _COPY_TYPES.get(base, base)
+
+
+class _OrjsonbLoader(JsonbBinaryLoader):
+    _loads = orjson.loads
 
 
 _STAGING: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {}
@@ -60,8 +64,10 @@ def create_staging_tables(sender: object, connection, **_: object) -> None:
     if connection.vendor != "postgresql" or connection.connection is None:
         return
     raw = connection.connection
-    # JSON columns are written from Python objects; orjson is several times faster.
+    # JSON columns are written from Python objects and read back (binary results) with
+    # orjson, several times faster than json. Django's own text loader stays as it is.
     set_json_dumps(orjson.dumps, context=raw)
+    raw.adapters.register_loader("jsonb", _OrjsonbLoader)
     quote = connection.ops.quote_name
     for name, (model, columns) in _STAGING.items():
         fields = [model._meta.get_field(c) for c in columns]
@@ -136,21 +142,31 @@ def upsert(
 
 def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> list[tuple]:
     connection.ensure_connection()
-    staging = _q(staging_name(model, columns))
-    if staging_name(model, columns) not in _STAGING:
+    name = staging_name(model, columns)
+    if name not in _STAGING:
         raise LookupError(f"register_staging({model.__name__}, {columns!r}) was not called")
-    table = _q(model._meta.db_table)
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    staging, table = _q(name), _q(model._meta.db_table)
+    raw = connection.connection
+    with connection.wrap_database_errors, raw.cursor() as cursor:
+        # ON COMMIT DELETE ROWS empties the table after each transaction; a second use
+        # within one (see new_transaction) must not see the first one's rows.
+        used = raw.__dict__.setdefault("_c2c_staged", set())
+        if name in used:
+            cursor.execute(f"DELETE FROM {staging}")  # noqa: S608
+        used.add(name)
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([_copy_type(f) for f in fields])
             for row in rows:
                 copy.write_row(row)
         # Identifiers come from model metadata and the caller's code; values travel by COPY.
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{suffix}")  # noqa: S608
-        result = cursor.fetchall() if fetch else []
-        # The same staging table may serve again before this transaction commits.
-        cursor.execute(f"DELETE FROM {staging}")  # noqa: S608
-    return result
+        return cursor.fetchall() if fetch else []
+
+
+def new_transaction() -> None:
+    """Call at the start of each database transaction that uses ``upsert``."""
+    if connection.vendor == "postgresql" and connection.connection is not None:
+        connection.connection.__dict__["_c2c_staged"] = set()
 
 
 def _upsert_sqlite(table, fields, names, rows, suffix, fetch) -> list[tuple]:

@@ -6,6 +6,7 @@ per call, whatever the number of events: look up known event ids, lock the trans
 touched, upsert them, insert the events, insert the dead letters.
 """
 
+import contextvars
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import orjson
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from . import journeys
+from . import bulk, journeys
 from .bulk import pg_query, register_staging, upsert
 from .models import DeadLetter, Event, Transaction
 from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
@@ -52,11 +53,16 @@ def content_hash(event: IncomingEvent) -> str:
     return hashlib.sha256(orjson.dumps(event.to_payload(), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+_attempt: contextvars.ContextVar[int] = contextvars.ContextVar("c2c_attempt", default=0)
+
+
 def run_atomic(work: Callable[[], T], attempts: int = 4) -> T:
     """Run ``work`` in a database transaction, again if it lost a race or a deadlock."""
     for attempt in range(attempts):
+        token = _attempt.set(attempt)
         try:
             with transaction.atomic():
+                bulk.new_transaction()
                 return work()
         except ConcurrentWrite:
             if attempt == attempts - 1:
@@ -65,6 +71,8 @@ def run_atomic(work: Callable[[], T], attempts: int = 4) -> T:
             cause = type(exc.__cause__).__name__
             if cause not in {"DeadlockDetected", "SerializationFailure"} or attempt == attempts - 1:
                 raise
+        finally:
+            _attempt.reset(token)
     raise AssertionError("unreachable")
 
 
@@ -251,14 +259,23 @@ def record(
     *,
     received_at: datetime | None = None,
     write_dead_letters: bool = True,
+    known_new: bool = False,
 ) -> RecordResult:
-    """Record events; one outcome per input event, in order. Call inside ``run_atomic``."""
+    """Record events; one outcome per input event, in order. Call inside ``run_atomic``.
+
+    ``known_new``: the caller knows no event with these ids was ever recorded (each comes
+    from a span this transaction just inserted), so the look-up is skipped. Trusted on the
+    first attempt only: if an insert then meets an existing id after all, the retry checks.
+    """
     received_at = received_at or timezone.now()
     result = RecordResult([Outcome(RECORDED) for _ in events])
     hashes = [content_hash(e) for e in events]
 
     # 1. Duplicates, against this batch and what is stored (events and waiting letters).
-    known = _known_hashes(list({e.event_id for e in events}), write_dead_letters)
+    if known_new and _attempt.get() == 0:
+        known: dict[str, str] = {}
+    else:
+        known = _known_hashes(list({e.event_id for e in events}), write_dead_letters)
     fresh: list[int] = []
     for index, event in enumerate(events):
         seen = known.get(event.event_id)
@@ -272,7 +289,7 @@ def record(
                 ERROR, "event_id was already used for an event with different content"
             )
 
-    # 2. Lock the transactions touched, place each event on its journey, fold it in.
+    # 2. Load the transactions touched, place each event on its journey, fold it in.
     states = _load_states(sorted({events[i].correlation_id for i in fresh}))
     previous_top = {cid: s.top_key() for cid, s in states.items()}
     placed: list[tuple[int, PlacedEvent]] = []

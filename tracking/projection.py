@@ -50,6 +50,14 @@ class IncomingEvent:
     trace_id: str = ""
     span_id: str = ""
 
+    @property
+    def stamp(self) -> str:
+        """occurred_at in the canonical text form, computed once (it is compared often)."""
+        cached = self.__dict__.get("_stamp")
+        if cached is None:
+            cached = self.__dict__["_stamp"] = iso(self.occurred_at)
+        return cached
+
     def to_payload(self) -> dict:
         return {
             "event_id": self.event_id,
@@ -57,7 +65,7 @@ class IncomingEvent:
             "journey": self.journey,
             "stage": self.stage,
             "status": self.status,
-            "occurred_at": iso(self.occurred_at),
+            "occurred_at": self.stamp,
             "flow_id": self.flow_id,
             "amount": None if self.amount is None else str(self.amount),
             "currency": self.currency,
@@ -87,7 +95,7 @@ class PlacedEvent:
 
     def key(self) -> tuple:
         ev = self.incoming
-        return (self.stage.position, STATUS_RANK[ev.status], iso(ev.occurred_at), ev.event_id)
+        return (self.stage.position, STATUS_RANK[ev.status], ev.occurred_at, ev.event_id)
 
 
 @dataclass
@@ -118,7 +126,7 @@ class LedgerState:
         return (
             self.stage_position,
             STATUS_RANK[self.stage_status],
-            iso(self.stage_event_at),
+            self.stage_event_at,
             self.stage_event_id,
         )
 
@@ -144,7 +152,7 @@ def apply(state: LedgerState, placed: PlacedEvent) -> None:
         state.started_at = ev.occurred_at
     if state.last_event_at is None or ev.occurred_at > state.last_event_at:
         state.last_event_at = ev.occurred_at
-    stamp = iso(ev.occurred_at)
+    stamp = ev.stamp
     if ev.status == "succeeded":
         known = state.stage_times.get(placed.stage.slug)
         if known is None or stamp < known:

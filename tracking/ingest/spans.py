@@ -147,7 +147,10 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
         attrs = record.attributes
         cid = _attr(attrs, "correlation_id") or by_trace.get(record.trace_id, "")
         end_time = from_unix_nanos(record.end_nanos)
-        if _attr(attrs, "stage"):
+        stage = journey = ""
+        if "c2c.stage" in attrs:  # most spans are a flow's inner calls and report no stage
+            stage, journey = _attr(attrs, "stage")[:100], _attr(attrs, "journey")[:100]
+        if stage:
             # Validated even while its transaction is unknown, so an orphan adopted later
             # is known to make a valid event.
             try:
@@ -181,8 +184,8 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
                 record.status_message,
                 flow_id,
                 cid[:200],
-                _attr(attrs, "journey")[:100],
-                _attr(attrs, "stage")[:100],
+                journey,
+                stage,
                 attrs,
                 received_at,
             )
@@ -198,7 +201,9 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
         )
         todo = [events[key] for key in map(tuple, inserted) if key in events]
         todo.extend(_adopt_orphans(by_trace, flow_id))
-        return ledger.record(todo, received_at=received_at).outcomes if todo else []
+        if not todo:
+            return []
+        return ledger.record(todo, received_at=received_at, known_new=True).outcomes
 
     outcomes = ledger.run_atomic(write)
     for outcome in outcomes:
