@@ -209,8 +209,8 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=150_000)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--single-events", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
     parser.add_argument("--port", type=int, default=8931)
     args = parser.parse_args()
 

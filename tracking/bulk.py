@@ -146,27 +146,19 @@ def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> li
     if name not in _STAGING:
         raise LookupError(f"register_staging({model.__name__}, {columns!r}) was not called")
     staging, table = _q(name), _q(model._meta.db_table)
-    raw = connection.connection
-    with connection.wrap_database_errors, raw.cursor() as cursor:
-        # ON COMMIT DELETE ROWS empties the table after each transaction; a second use
-        # within one (see new_transaction) must not see the first one's rows.
-        used = raw.__dict__.setdefault("_c2c_staged", set())
-        if name in used:
-            cursor.execute(f"DELETE FROM {staging}")  # noqa: S608
-        used.add(name)
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([_copy_type(f) for f in fields])
             for row in rows:
                 copy.write_row(row)
         # Identifiers come from model metadata and the caller's code; values travel by COPY.
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{suffix}")  # noqa: S608
+        # Emptied in the same round trip: ON COMMIT DELETE ROWS alone would hand the rows
+        # to the next batch when the caller's transaction is an outer atomic block.
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{suffix}; "  # noqa: S608
+            f"DELETE FROM {staging}"
+        )
         return cursor.fetchall() if fetch else []
-
-
-def new_transaction() -> None:
-    """Call at the start of each database transaction that uses ``upsert``."""
-    if connection.vendor == "postgresql" and connection.connection is not None:
-        connection.connection.__dict__["_c2c_staged"] = set()
 
 
 def _upsert_sqlite(table, fields, names, rows, suffix, fetch) -> list[tuple]:

@@ -18,7 +18,7 @@ import orjson
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from . import bulk, journeys
+from . import journeys
 from .bulk import pg_query, register_staging, upsert
 from .models import DeadLetter, Event, Transaction
 from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
@@ -62,7 +62,6 @@ def run_atomic(work: Callable[[], T], attempts: int = 4) -> T:
         token = _attempt.set(attempt)
         try:
             with transaction.atomic():
-                bulk.new_transaction()
                 return work()
         except ConcurrentWrite:
             if attempt == attempts - 1:
