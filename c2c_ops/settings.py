@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "c2c_ops.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "c2c_ops.urls"
@@ -176,6 +177,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TransactionStatusEnum": "tracking.models.TransactionStatus.choices",
+        "EventStatusEnum": "tracking.models.EventStatus.choices",
+    },
 }
 
 # --- Ingest ---------------------------------------------------------------------------------

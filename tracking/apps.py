@@ -10,6 +10,7 @@ class TrackingConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import bulk, journeys, ledger, telemetry  # noqa: F401 - ledger declares staging
+        from .api import schema  # noqa: F401 - registers the OpenAPI auth extension
         from .ingest import spans  # noqa: F401 - declares its staging table
 
         journeys.connect_cache_invalidation()

@@ -1,0 +1,44 @@
+"""Settings as a deployment sees them: a fresh process with only environment variables."""
+
+import os
+import subprocess
+import sys
+
+from tests.server import ROOT
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("C2C_", "SECRET_KEY"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_mode_passes_the_deploy_checks():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        C2C_PRODUCTION="true",
+        SECRET_KEY="k" * 20 + "-a-long-random-production-secret-key-value",
+        ALLOWED_HOSTS="c2c.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    result = manage("check", C2C_PRODUCTION="true")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
+
+
+def test_a_bad_value_names_the_variable():
+    result = manage("check", INGEST_MAX_BODY_BYTES="lots")
+    assert result.returncode != 0
+    assert "INGEST_MAX_BODY_BYTES must be an integer" in result.stderr
