@@ -8,6 +8,7 @@ SQLite (the embedded default) gets multi-row ``VALUES`` in chunks.
 Both speak ``ON CONFLICT ... DO NOTHING / DO UPDATE ... WHERE`` and ``RETURNING``.
 """
 
+import functools
 import re
 import zlib
 from collections.abc import Sequence
@@ -140,6 +141,12 @@ def upsert(
     return _upsert_sqlite(table, fields, names, rows, suffix, bool(returning))
 
 
+@functools.cache
+def _copy_types(name: str) -> list[str]:
+    model, columns = _STAGING[name]
+    return [_copy_type(model._meta.get_field(c)) for c in columns]
+
+
 def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> list[tuple]:
     connection.ensure_connection()
     name = staging_name(model, columns)
@@ -148,7 +155,7 @@ def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> li
     staging, table = _q(name), _q(model._meta.db_table)
     with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types([_copy_type(f) for f in fields])
+            copy.set_types(_copy_types(name))
             for row in rows:
                 copy.write_row(row)
         # Identifiers come from model metadata and the caller's code; values travel by COPY.

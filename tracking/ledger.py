@@ -177,8 +177,10 @@ def _place(
     return PlacedEvent(event, journey, stage), None
 
 
-def _transaction_row(state: LedgerState) -> tuple:
-    amount = state.fact("amount", None)
+def _transaction_row(state: LedgerState, now: datetime) -> tuple:
+    facts = state.facts
+    amount = facts.get("amount")
+    flow = facts.get("flow_id")
     return (
         state.correlation_id,
         state.journey_id,
@@ -195,14 +197,14 @@ def _transaction_row(state: LedgerState) -> tuple:
         state.completed_at,
         state.next_deadline_at,
         state.stage_times,
-        state.facts,
+        facts,
         state.event_count,
-        state.fact("flow_id", None),
-        *(state.fact(name) for name in TEXT_FACTS),
-        None if amount is None else Decimal(amount[0]),
-        "" if amount is None else amount[1],
-        timezone.now(),
-        timezone.now(),
+        None if flow is None else flow[2],
+        *(facts[name][2] if name in facts else "" for name in TEXT_FACTS),
+        None if amount is None else Decimal(amount[2][0]),
+        "" if amount is None else amount[2][1],
+        now,
+        now,
     )
 
 
@@ -320,7 +322,7 @@ def record(
     written = upsert(
         Transaction,
         _TXN_WRITE,
-        [_transaction_row(s) for s in ordered],
+        [_transaction_row(s, now) for s in ordered],
         conflict=["correlation_id"],
         update=_TXN_UPDATE,
         update_where=f'{Transaction._meta.db_table}."version" = EXCLUDED."version" - 1',

@@ -199,7 +199,10 @@ def _hex_id(value: object, name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise MalformedExport(f"{name} must be a hex string")
-    return value.lower()
+    value = value.lower()
+    # Not hex (e.g. base64 from a protobuf JSON mapper): treated as missing, so the span is
+    # rejected by SpanRecord.problem() with the others' reasons, not the whole export.
+    return value if HEX.issuperset(value) else ""
 
 
 def decode_json(body: bytes) -> list[SpanRecord]:

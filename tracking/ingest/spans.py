@@ -61,9 +61,17 @@ class SpanResult:
             self.messages.append(message)
 
 
+_KEYS = {
+    name: "c2c." + name
+    for name in (*TEXT_FACTS, "correlation_id", "journey", "stage", "error_code")
+}
+
+
 def _attr(attributes: dict, name: str) -> str:
-    value = attributes.get("c2c." + name)
-    return "" if value is None else str(value).strip()
+    value = attributes.get(_KEYS[name])
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else str(value).strip()
 
 
 def span_event(
