@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "tracking",
     "dashboards",
@@ -176,6 +177,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Ingest and read the contract-to-cash transaction ledger.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The contract is public; the data behind it is not.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI from our own static files: the app must work on a closed network.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TransactionStatusEnum": "tracking.models.TransactionStatus.choices",
