@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 
 from tests.tracking.factories import pb_export
 from tracking.models import DeadLetter, Event, Span, Transaction
+from tracking.simulation.delivery import event_body
 from tracking.simulation.scenario import Report, plan_transaction
 
 pytestmark = pytest.mark.django_db
@@ -35,27 +36,10 @@ def traffic() -> tuple[list[dict], list[dict]]:
             if report.occurred_at > now:
                 continue
             if report.transport == "event" and len(events) < TARGET:
-                events.append(_event(report))
+                events.append(event_body(report))
             elif report.transport == "span" and report.status != "started":
                 spans.extend(_spans(report))
     return events, spans[:TARGET]
-
-
-def _event(report: Report) -> dict:
-    body = {
-        "event_id": report.event_id,
-        "correlation_id": report.correlation_id,
-        "journey": report.journey,
-        "stage": report.stage,
-        "status": report.status,
-        "occurred_at": report.occurred_at.isoformat(),
-        "amount": str(report.amount),
-        "currency": report.currency,
-        **report.dims,
-    }
-    if report.error_code:
-        body["error"] = {"code": report.error_code, "message": report.error_message}
-    return body
 
 
 def _spans(report: Report) -> list[dict]:

@@ -12,8 +12,6 @@ import orjson
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from ..timefmt import from_unix_nanos
-
 C2C_PREFIX = "c2c."
 ZERO_TRACE = "0" * 32
 ZERO_SPAN = "0" * 16
@@ -38,14 +36,6 @@ class SpanRecord:
     status_code: int
     status_message: str
     attributes: dict
-
-    @property
-    def start_time(self):
-        return from_unix_nanos(self.start_nanos)
-
-    @property
-    def end_time(self):
-        return from_unix_nanos(self.end_nanos)
 
     def problem(self) -> str:
         """Why this span cannot be stored, or an empty string."""

@@ -91,7 +91,7 @@ class Delivery:
                 if report.status != "started":  # a span reports a stage's outcome
                     self._record_span(report)
             else:
-                events[report.flow].append(_event_body(report))
+                events[report.flow].append(event_body(report))
         for flow, bodies in events.items():
             for start in range(0, len(bodies), EVENT_BATCH):
                 self._post_events(flow, bodies[start : start + EVENT_BATCH])
@@ -186,7 +186,8 @@ class Delivery:
         return self.totals
 
 
-def _event_body(report: Report) -> dict:
+def event_body(report: Report) -> dict:
+    """The events-API item a flow sends for this report."""
     body = {
         "event_id": report.event_id,
         "correlation_id": report.correlation_id,
