@@ -97,6 +97,34 @@ def pg_query(sql: str, params: Sequence[object]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def insert(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Plain insert of rows expected to be new: binary COPY straight into the table.
+
+    The fast path for rows whose keys the caller knows to be unused; a key that is used
+    after all raises IntegrityError (after which the caller's transaction or savepoint
+    must roll back) and the caller falls back to ``upsert``.
+    """
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in columns]
+    names = ", ".join(_q(f.column) for f in fields)
+    if connection.vendor != "postgresql":
+        _upsert_sqlite(_q(model._meta.db_table), fields, names, rows, "", fetch=False)
+        return
+    connection.ensure_connection()
+    name = staging_name(model, columns)
+    if name not in _STAGING:
+        raise LookupError(f"register_staging({model.__name__}, {columns!r}) was not called")
+    sql = f"COPY {_q(model._meta.db_table)} ({names}) FROM STDIN (FORMAT BINARY)"
+    raw = connection.connection
+    with connection.wrap_database_errors, raw.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types(_copy_types(name))
+        for row in rows:
+            copy.write_row(row)
+
+
 def upsert(
     model: type[models.Model],
     columns: Sequence[str],

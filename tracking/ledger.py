@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import TypeVar
 
 import orjson
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import journeys
-from .bulk import pg_query, register_staging, upsert
+from .bulk import insert, pg_query, register_staging, upsert
 from .models import DeadLetter, Event, Transaction
 from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
 
@@ -273,7 +273,8 @@ def record(
     hashes = [content_hash(e) for e in events]
 
     # 1. Duplicates, against this batch and what is stored (events and waiting letters).
-    if known_new and _attempt.get() == 0:
+    trusted = known_new and _attempt.get() == 0
+    if trusted:
         known: dict[str, str] = {}
     else:
         known = _known_hashes(list({e.event_id for e in events}), write_dead_letters)
@@ -356,11 +357,17 @@ def record(
                 hashes[index],
             )
         )
-    inserted = upsert(
-        Event, _EVENT_COLUMNS, event_rows, conflict=["event_id"], returning=["event_id"]
-    )
-    if len(inserted) != len(event_rows):
-        raise ConcurrentWrite("an event id was recorded by another request meanwhile")
+    if trusted:
+        try:
+            insert(Event, _EVENT_COLUMNS, event_rows)
+        except IntegrityError as exc:
+            raise ConcurrentWrite("an event id thought new was recorded already") from exc
+    else:
+        inserted = upsert(
+            Event, _EVENT_COLUMNS, event_rows, conflict=["event_id"], returning=["event_id"]
+        )
+        if len(inserted) != len(event_rows):
+            raise ConcurrentWrite("an event id was recorded by another request meanwhile")
 
     if write_dead_letters:
         letters = [

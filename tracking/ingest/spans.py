@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from .. import ledger
-from ..bulk import pg_query, register_staging, upsert
+from ..bulk import insert, pg_query, register_staging, upsert
 from ..models import Span
 from ..projection import TEXT_FACTS, IncomingEvent
 from ..timefmt import from_unix_nanos
@@ -200,13 +200,21 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
         )
 
     def write() -> list[ledger.Outcome]:
-        inserted = upsert(
-            Span,
-            _SPAN_COLUMNS,
-            rows,
-            conflict=["trace_id", "span_id"],
-            returning=["trace_id", "span_id"],
-        )
+        try:
+            # Fast path: an export is almost always new. A resent one (an exporter's retry)
+            # fails on the unique (trace_id, span_id) and is written again below, skipping
+            # the spans already stored.
+            with transaction.atomic():
+                insert(Span, _SPAN_COLUMNS, rows)
+            inserted = [(row[0], row[1]) for row in rows]
+        except IntegrityError:
+            inserted = upsert(
+                Span,
+                _SPAN_COLUMNS,
+                rows,
+                conflict=["trace_id", "span_id"],
+                returning=["trace_id", "span_id"],
+            )
         todo = [events[key] for key in map(tuple, inserted) if key in events]
         todo.extend(_adopt_orphans(by_trace, flow_id))
         if not todo:
