@@ -8,6 +8,8 @@ touched, upsert them, insert the events, insert the dead letters.
 
 import contextvars
 import hashlib
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,8 +58,13 @@ def content_hash(event: IncomingEvent) -> str:
 _attempt: contextvars.ContextVar[int] = contextvars.ContextVar("c2c_attempt", default=0)
 
 
-def run_atomic(work: Callable[[], T], attempts: int = 4) -> T:
-    """Run ``work`` in a database transaction, again if it lost a race or a deadlock."""
+def run_atomic(work: Callable[[], T], attempts: int = 6) -> T:
+    """Run ``work`` in a database transaction, again if it lost a race or a deadlock.
+
+    Between attempts it waits a random, growing while (up to ~0.6 s in all), so that
+    requests racing for one transaction stop meeting. Still losing after that raises
+    ConcurrentWrite, which the web layer answers with 503 + Retry-After.
+    """
     for attempt in range(attempts):
         token = _attempt.set(attempt)
         try:
@@ -68,10 +75,13 @@ def run_atomic(work: Callable[[], T], attempts: int = 4) -> T:
                 raise
         except OperationalError as exc:
             cause = type(exc.__cause__).__name__
-            if cause not in {"DeadlockDetected", "SerializationFailure"} or attempt == attempts - 1:
+            if cause not in {"DeadlockDetected", "SerializationFailure"}:
                 raise
+            if attempt == attempts - 1:
+                raise ConcurrentWrite(f"gave up after {attempts} attempts: {cause}") from exc
         finally:
             _attempt.reset(token)
+        time.sleep(random.uniform(0, 0.01 * 2**attempt))
     raise AssertionError("unreachable")
 
 
@@ -296,7 +306,11 @@ def record(
     previous_top = {cid: s.top_key() for cid, s in states.items()}
     placed: list[tuple[int, PlacedEvent]] = []
     touched: dict[str, LedgerState] = {}
-    for index in fresh:
+    # Events naming their journey are placed first, earliest first: a new transaction's
+    # journey then does not depend on the order of the batch.
+    for index in sorted(
+        fresh, key=lambda i: (not events[i].journey, events[i].stamp, events[i].event_id)
+    ):
         event = events[index]
         state = states.get(event.correlation_id)
         spot, problem = _place(event, state)

@@ -9,7 +9,7 @@ import logging
 import zlib
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from ..ingest import spans
 from ..ingest.otlp import MalformedExport, decode
 from ..keys import bearer_key, verify
+from ..ledger import ConcurrentWrite
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,17 @@ def export_traces(request: HttpRequest) -> HttpResponse:
         except MalformedExport as exc:
             return _error(reply_type, 400, str(exc))
         result = spans.ingest(records, api_key.flow_id)
-    except (OperationalError, InterfaceError) as exc:
+    except (OperationalError, InterfaceError, ConcurrentWrite) as exc:
         log.warning("ingest unavailable, client told to retry: %s", type(exc).__name__)
         return _error(
             reply_type,
             503,
-            "the ledger database is unavailable; retry later",
+            "the ledger is unavailable or contended; retry later",
             **{"Retry-After": retry_after},
         )
+    except DataError as exc:
+        log.error("value refused by the database on /v1/traces: %s", exc)
+        return _error(reply_type, 400, f"a value cannot be stored: {exc}")
 
     response = ExportTraceServiceResponse()
     if result.rejected:

@@ -41,12 +41,18 @@ class EventIngestView(APIView):
         ),
     )
     def post(self, request):
+        limit = settings.INGEST_MAX_BODY_BYTES
+        if _declared_length(request) > limit:
+            return Response(
+                {"detail": f"The body exceeds the {limit}-byte limit; send smaller batches."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         data = request.data
         if not isinstance(data, list | dict):
             raise ParseError("The body must be an event object or a list of them.")
         items = data if isinstance(data, list) else [data]
-        if not items:
-            raise ParseError("The list of events is empty.")
+        if not items or items == [{}]:
+            raise ParseError("The body holds no event.")
         if len(items) > settings.INGEST_MAX_EVENTS:
             raise ParseError(f"At most {settings.INGEST_MAX_EVENTS} events per request.")
 
@@ -75,6 +81,13 @@ class EventIngestView(APIView):
         errors.sort(key=lambda e: e["index"])
         body = {"accepted": accepted, "duplicates": duplicates, "errors": errors}
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _event_id(item: object) -> str | None:

@@ -5,13 +5,16 @@ each, so it must cost microseconds. The OpenAPI description of the same shape li
 ``tracking.api.serializers.EventInSerializer``.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 
+from ..models import Transaction
 from ..projection import TEXT_FACTS, IncomingEvent
+from ..timefmt import EPOCH
 
 STATUSES = frozenset({"started", "succeeded", "failed"})
 MAX_ID = 200
@@ -20,6 +23,9 @@ MAX_MESSAGE = 4000
 # Reports from a clock this far ahead are refused: they would pin the ledger in the future.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 CENT = Decimal("0.01")
+# Longest value of each descriptive field: its ledger column's length.
+FACT_LENGTH = {name: Transaction._meta.get_field(name).max_length for name in TEXT_FACTS}
+NUL = "\x00"
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
@@ -35,7 +41,12 @@ def text(item: dict, name: str, limit: int, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise Invalid(f"{name} must be a string")
-    value = value.strip()
+    # PostgreSQL text cannot hold NUL; a lone surrogate is not text at all.
+    value = value.replace(NUL, "").strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Invalid(f"{name} is not valid Unicode text") from exc
     if len(value) > limit:
         raise Invalid(f"{name} is longer than {limit} characters")
     if required and not value:
@@ -52,6 +63,12 @@ def moment(value: object, name: str = "occurred_at") -> datetime:
         raise Invalid(f"{name} {value!r} is not an RFC 3339 timestamp") from exc
     if parsed.tzinfo is None:
         raise Invalid(f"{name} {value!r} has no time zone offset")
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise Invalid(f"{name} {value!r} is out of range") from exc
+    if parsed < EPOCH:
+        raise Invalid(f"{name} {value!r} is before 1970")
     if parsed > timezone.now() + MAX_CLOCK_SKEW:
         raise Invalid(f"{name} {value!r} is more than an hour in the future")
     return parsed
@@ -83,6 +100,27 @@ def currency(value: object) -> str:
     return value.strip().upper()
 
 
+def json_object(value: object, name: str) -> dict:
+    """A JSON object the ledger can store: no NUL characters, 64-bit numbers at most."""
+    if not isinstance(value, dict):
+        raise Invalid(f"{name} must be an object")
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError as exc:  # integers past 64 bits, lone surrogates
+        raise Invalid(f"{name} cannot be stored: {exc}") from exc
+    return _strip_nul(value) if b"\\u0000" in encoded else value
+
+
+def _strip_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
 def parse_event(item: object, key_flow_id: int, key_flow_slug: str) -> IncomingEvent:
     """One item of the events API, or Invalid with the reason."""
     if not isinstance(item, dict):
@@ -96,16 +134,14 @@ def parse_event(item: object, key_flow_id: int, key_flow_slug: str) -> IncomingE
     error = item.get("error") or {}
     if not isinstance(error, dict):
         raise Invalid("error must be an object with code and message")
-    attributes = item.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        raise Invalid("attributes must be an object")
+    attributes = json_object(item.get("attributes") or {}, "attributes")
     amount = money(item.get("amount"))
     code = currency(item.get("currency"))
     if amount is None:
         code = ""
     elif not code:
         code = settings.REPORTING_CURRENCY
-    facts = {name: text(item, name, MAX_ID) for name in TEXT_FACTS}
+    facts = {name: text(item, name, FACT_LENGTH[name]) for name in TEXT_FACTS}
     return IncomingEvent(
         event_id=text(item, "event_id", MAX_ID, required=True),
         correlation_id=text(item, "correlation_id", MAX_ID, required=True),

@@ -16,6 +16,9 @@ C2C_PREFIX = "c2c."
 ZERO_TRACE = "0" * 32
 ZERO_SPAN = "0" * 16
 MAX_NAME = 500
+MAX_KIND = 5  # SPAN_KIND_CONSUMER
+MAX_STATUS = 2  # STATUS_CODE_ERROR
+INT64 = (-(2**63), 2**63 - 1)
 HEX = frozenset("0123456789abcdef")
 
 
@@ -37,24 +40,27 @@ class SpanRecord:
     status_message: str
     attributes: dict
 
-    def problem(self) -> str:
-        """Why this span cannot be stored, or an empty string."""
-        if (
-            len(self.trace_id) != 32
-            or self.trace_id == ZERO_TRACE
-            or not HEX.issuperset(self.trace_id)
-        ):
+    def problem(self, latest_end: int) -> str:
+        """Why this span cannot be stored, or an empty string.
+
+        ``latest_end``: the latest plausible end time (now plus the clock skew allowed), in
+        Unix nanoseconds; a span from a clock far ahead would pin the ledger in the future.
+        """
+        # Ids are lowercase hex here (JSON ids that were not hex became "", see _hex_id).
+        if len(self.trace_id) != 32 or self.trace_id == ZERO_TRACE:
             return f"span {self.span_id or '?'}: trace_id must be 16 non-zero bytes"
-        if len(self.span_id) != 16 or self.span_id == ZERO_SPAN or not HEX.issuperset(self.span_id):
+        if len(self.span_id) != 16 or self.span_id == ZERO_SPAN:
             return f"span in trace {self.trace_id}: span_id must be 8 non-zero bytes"
-        if self.parent_span_id and (
-            len(self.parent_span_id) != 16 or not HEX.issuperset(self.parent_span_id)
-        ):
+        if self.parent_span_id and len(self.parent_span_id) != 16:
             return f"span {self.span_id}: parent_span_id must be 8 bytes"
         if self.start_nanos <= 0 or self.end_nanos <= 0:
             return f"span {self.span_id}: start and end times are required"
         if self.end_nanos < self.start_nanos:
             return f"span {self.span_id}: ends before it starts"
+        if self.end_nanos > latest_end:
+            return f"span {self.span_id}: ends more than an hour in the future"
+        if not (0 <= self.kind <= MAX_KIND and 0 <= self.status_code <= MAX_STATUS):
+            return f"span {self.span_id}: unknown kind or status code"
         return ""
 
 
@@ -69,10 +75,15 @@ def _with_resource(span_attrs: dict, resource: dict) -> dict:
 # --- protobuf ---------------------------------------------------------------------------------
 
 
+def _text(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL, which protobuf strings may carry.
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
 def _pb_value(value):
     kind = value.WhichOneof("value")
     if kind == "string_value":
-        return value.string_value
+        return _text(value.string_value)
     if kind == "int_value":
         return value.int_value
     if kind == "double_value":
@@ -82,14 +93,14 @@ def _pb_value(value):
     if kind == "array_value":
         return [_pb_value(v) for v in value.array_value.values]
     if kind == "kvlist_value":
-        return {kv.key: _pb_value(kv.value) for kv in value.kvlist_value.values}
+        return {_text(kv.key): _pb_value(kv.value) for kv in value.kvlist_value.values}
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode()
     return None
 
 
 def _pb_attributes(attributes) -> dict:
-    return {kv.key: _pb_value(kv.value) for kv in attributes}
+    return {_text(kv.key): _pb_value(kv.value) for kv in attributes}
 
 
 def decode_protobuf(body: bytes) -> list[SpanRecord]:
@@ -109,13 +120,13 @@ def decode_protobuf(body: bytes) -> list[SpanRecord]:
                         span.trace_id.hex(),
                         span.span_id.hex(),
                         span.parent_span_id.hex(),
-                        span.name[:MAX_NAME],
+                        _text(span.name[:MAX_NAME]),
                         span.kind,
                         service,
                         span.start_time_unix_nano,
                         span.end_time_unix_nano,
                         span.status.code,
-                        span.status.message,
+                        _text(span.status.message),
                         _with_resource(_pb_attributes(span.attributes), resource),
                     )
                 )
@@ -135,11 +146,16 @@ def _get(obj: dict, camel: str, snake: str, default=None):
 def _json_value(value: object) -> object:
     if not isinstance(value, dict):
         raise MalformedExport("attribute value must be an AnyValue object")
-    for camel, snake in (("stringValue", "string_value"), ("boolValue", "bool_value")):
-        if camel in value or snake in value:
-            return _get(value, camel, snake)
+    if "stringValue" in value or "string_value" in value:
+        text = _get(value, "stringValue", "string_value")
+        return _text(text) if isinstance(text, str) else text
+    if "boolValue" in value or "bool_value" in value:
+        return _get(value, "boolValue", "bool_value")
     if "intValue" in value or "int_value" in value:
-        return _int(_get(value, "intValue", "int_value"), "intValue")
+        number = _int(_get(value, "intValue", "int_value"), "intValue")
+        if not INT64[0] <= number <= INT64[1]:
+            raise MalformedExport(f"intValue {number} does not fit in 64 bits")
+        return number
     if "doubleValue" in value or "double_value" in value:
         raw = _get(value, "doubleValue", "double_value")
         try:
@@ -170,7 +186,7 @@ def _json_attributes(attributes: object) -> dict:
     for item in _list(attributes):
         if not isinstance(item, dict) or not isinstance(item.get("key"), str):
             raise MalformedExport("each attribute must be an object with a string key")
-        result[item["key"]] = _json_value(item.get("value") or {})
+        result[_text(item["key"])] = _json_value(item.get("value") or {})
     return result
 
 
@@ -215,13 +231,13 @@ def decode_json(body: bytes) -> list[SpanRecord]:
                             _hex_id(_get(span, "traceId", "trace_id"), "traceId"),
                             _hex_id(_get(span, "spanId", "span_id"), "spanId"),
                             _hex_id(_get(span, "parentSpanId", "parent_span_id"), "parentSpanId"),
-                            str(span.get("name", ""))[:MAX_NAME],
+                            _text(str(span.get("name", ""))[:MAX_NAME]),
                             _int(span.get("kind", 0), "kind"),
                             service,
                             _int(_get(span, "startTimeUnixNano", "start_time_unix_nano"), "time"),
                             _int(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "time"),
                             _int(status.get("code", 0), "status.code"),
-                            str(status.get("message", "")),
+                            _text(str(status.get("message", ""))),
                             _with_resource(_json_attributes(span.get("attributes")), resource),
                         )
                     )

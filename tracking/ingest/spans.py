@@ -20,7 +20,7 @@ from ..bulk import insert, pg_query, register_staging, upsert
 from ..models import Span
 from ..projection import TEXT_FACTS, IncomingEvent
 from ..timefmt import from_unix_nanos
-from .events import Invalid, currency, money
+from .events import FACT_LENGTH, MAX_CLOCK_SKEW, Invalid, currency, money
 from .otlp import SpanRecord
 
 STATUS_ERROR = 2
@@ -92,7 +92,7 @@ def span_event(
     failed = status_code == STATUS_ERROR
     return IncomingEvent(
         event_id=f"span:{trace_id}:{span_id}",
-        correlation_id=correlation_id[:200],
+        correlation_id=correlation_id,
         journey=_attr(attributes, "journey")[:100],
         stage=_attr(attributes, "stage")[:100],
         status="failed" if failed else "succeeded",
@@ -100,7 +100,7 @@ def span_event(
         flow_id=flow_id,
         amount=amount,
         currency=code or ("" if amount is None else settings.REPORTING_CURRENCY),
-        facts={n: v[:200] for n in TEXT_FACTS if (v := _attr(attributes, n))},
+        facts={n: v[: FACT_LENGTH[n]] for n in TEXT_FACTS if (v := _attr(attributes, n))},
         error_code=_attr(attributes, "error_code")[:100] if failed else "",
         error_message=status_message[:4000] if failed else "",
         attributes={"span_name": name},
@@ -110,63 +110,77 @@ def span_event(
     )
 
 
+def _lock_traces(trace_ids: list[str]) -> None:
+    """Serialise exports that share a trace, so a child stored as an orphan by one is seen
+    (and adopted) by the other that names the transaction. Keys in one order: no deadlock.
+    SQLite needs nothing: its writers already take turns."""
+    if connection.vendor == "postgresql" and trace_ids:
+        pg_query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(t, 0)) "
+            "FROM unnest(%s::text[]) AS t ORDER BY t",
+            [sorted(trace_ids)],
+        )
+
+
 def _correlations(records: list[SpanRecord]) -> dict[str, str]:
-    """trace_id -> correlation ID, from this export first, then from stored spans."""
-    by_trace: dict[str, str] = {}
+    """trace_id -> correlation ID: from this export's earliest span naming one, else from
+    the earliest stored span of the trace naming one."""
+    by_trace: dict[str, tuple[int, str, str]] = {}
     for record in records:
-        cid = _attr(record.attributes, "correlation_id")
-        if cid and record.trace_id not in by_trace:
-            by_trace[record.trace_id] = cid
-    unknown = list({r.trace_id for r in records} - by_trace.keys())
+        cid = _attr(record.attributes, "correlation_id")[:200]
+        if cid:
+            candidate = (record.start_nanos, record.span_id, cid)
+            held = by_trace.get(record.trace_id)
+            if held is None or candidate < held:
+                by_trace[record.trace_id] = candidate
+    found = {trace_id: held[2] for trace_id, held in by_trace.items()}
+    unknown = list({r.trace_id for r in records} - found.keys())
     if unknown:
         if connection.vendor == "postgresql":
             stored = pg_query(
                 "SELECT DISTINCT ON (trace_id) trace_id, correlation_id FROM tracking_span "
-                "WHERE trace_id = ANY(%s) AND correlation_id <> ''",
+                "WHERE trace_id = ANY(%s) AND correlation_id <> '' "
+                "ORDER BY trace_id, start_time, span_id",
                 [unknown],
             )
         else:
             stored = (
                 Span.objects.filter(trace_id__in=unknown)
                 .exclude(correlation_id="")
+                .order_by("trace_id", "-start_time", "-span_id")
                 .values_list("trace_id", "correlation_id")
             )
+            stored = dict(stored).items()  # the last of each trace wins: the earliest
         for trace_id, cid in stored:
-            by_trace.setdefault(trace_id, cid)
-    return by_trace
+            found.setdefault(trace_id, cid)
+    return found
 
 
 def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
     """Validate, store and project one export. Durable on return."""
     result = SpanResult()
     received_at = timezone.now()
+    latest_end = int((received_at + MAX_CLOCK_SKEW).timestamp() * 1e9)
     unique: dict[tuple[str, str], SpanRecord] = {}
+    reported: dict[tuple[str, str], IncomingEvent] = {}
     for record in records:
-        problem = record.problem()
+        problem = record.problem(latest_end)
         if problem:
             result.reject(problem)
             continue
-        unique.setdefault((record.trace_id, record.span_id), record)
-
-    by_trace = _correlations(list(unique.values()))
-    rows = []
-    events: dict[tuple[str, str], IncomingEvent] = {}
-    for key, record in unique.items():
+        key = (record.trace_id, record.span_id)
+        if key in unique:
+            continue
         attrs = record.attributes
-        cid = _attr(attrs, "correlation_id") or by_trace.get(record.trace_id, "")
-        end_time = from_unix_nanos(record.end_nanos)
-        stage = journey = ""
-        if "c2c.stage" in attrs:  # most spans are a flow's inner calls and report no stage
-            stage, journey = _attr(attrs, "stage")[:100], _attr(attrs, "journey")[:100]
-        if stage:
-            # Validated even while its transaction is unknown, so an orphan adopted later
+        if "c2c.stage" in attrs and _attr(attrs, "stage"):
+            # Validated before its transaction is known, so that an orphan adopted later
             # is known to make a valid event.
             try:
-                event = span_event(
+                reported[key] = span_event(
                     trace_id=record.trace_id,
                     span_id=record.span_id,
-                    correlation_id=cid,
-                    end_time=end_time,
+                    correlation_id="",
+                    end_time=from_unix_nanos(record.end_nanos),
                     status_code=record.status_code,
                     status_message=record.status_message,
                     attributes=attrs,
@@ -176,30 +190,39 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
             except Invalid as exc:
                 result.reject(f"span {record.span_id}: {exc}")
                 continue
-            if cid:
-                events[key] = event
-        rows.append(
-            (
-                record.trace_id,
-                record.span_id,
-                record.parent_span_id,
-                record.name,
-                record.kind,
-                record.service_name,
-                from_unix_nanos(record.start_nanos),
-                end_time,
-                record.status_code,
-                record.status_message,
-                flow_id,
-                cid[:200],
-                journey,
-                stage,
-                attrs,
-                received_at,
-            )
-        )
+        unique[key] = record
 
-    def write() -> list[ledger.Outcome]:
+    def write() -> tuple[list[ledger.Outcome], int]:
+        _lock_traces(list({trace_id for trace_id, _ in unique}))
+        by_trace = _correlations(list(unique.values()))
+        rows, events = [], {}
+        for key, record in unique.items():
+            attrs = record.attributes
+            cid = _attr(attrs, "correlation_id")[:200] or by_trace.get(record.trace_id, "")
+            event = reported.get(key)
+            if event is not None and cid:
+                event.correlation_id = cid
+                events[key] = event
+            rows.append(
+                (
+                    record.trace_id,
+                    record.span_id,
+                    record.parent_span_id,
+                    record.name,
+                    record.kind,
+                    record.service_name,
+                    from_unix_nanos(record.start_nanos),
+                    from_unix_nanos(record.end_nanos),
+                    record.status_code,
+                    record.status_message,
+                    flow_id,
+                    cid,
+                    "" if event is None else event.journey,
+                    "" if event is None else event.stage,
+                    attrs,
+                    received_at,
+                )
+            )
         try:
             # Fast path: an export is almost always new. A resent one (an exporter's retry)
             # fails on the unique (trace_id, span_id) and is written again below, skipping
@@ -215,14 +238,16 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
                 conflict=["trace_id", "span_id"],
                 returning=["trace_id", "span_id"],
             )
-        todo = [events[key] for key in map(tuple, inserted) if key in events]
-        todo.extend(_adopt_orphans(by_trace, flow_id))
+        own = [events[key] for key in map(tuple, inserted) if key in events]
+        todo = own + _adopt_orphans(by_trace, flow_id)
         if not todo:
-            return []
-        return ledger.record(todo, received_at=received_at, known_new=True).outcomes
+            return [], 0
+        outcomes = ledger.record(todo, received_at=received_at, known_new=True).outcomes
+        return outcomes, len(own)
 
-    outcomes = ledger.run_atomic(write)
-    for outcome in outcomes:
+    outcomes, own_count = ledger.run_atomic(write)
+    # Only this export's spans count as its rejections; an adopted orphan came earlier.
+    for outcome in outcomes[:own_count]:
         if outcome.kind == ledger.ERROR:
             result.reject(outcome.detail)
     result.accepted = len(records) - result.rejected
