@@ -83,7 +83,8 @@ def _text(value: str) -> str:
 def _pb_value(value):
     kind = value.WhichOneof("value")
     if kind == "string_value":
-        return _text(value.string_value)
+        text = value.string_value
+        return text if "\x00" not in text else text.replace("\x00", "")  # inlined _text
     if kind == "int_value":
         return value.int_value
     if kind == "double_value":
@@ -100,7 +101,11 @@ def _pb_value(value):
 
 
 def _pb_attributes(attributes) -> dict:
-    return {_text(kv.key): _pb_value(kv.value) for kv in attributes}
+    return {_pb_key(kv.key): _pb_value(kv.value) for kv in attributes}
+
+
+def _pb_key(key: str) -> str:
+    return key if "\x00" not in key else key.replace("\x00", "")
 
 
 def decode_protobuf(body: bytes) -> list[SpanRecord]:

@@ -74,6 +74,20 @@ def _attr(attributes: dict, name: str) -> str:
     return value.strip() if isinstance(value, str) else str(value).strip()
 
 
+_FACT_KEYS = tuple((name, "c2c." + name, FACT_LENGTH[name]) for name in TEXT_FACTS)
+
+
+def _facts(attributes: dict) -> dict[str, str]:
+    facts = {}
+    for name, key, length in _FACT_KEYS:
+        value = attributes.get(key)
+        if value is not None:
+            text = (value if isinstance(value, str) else str(value)).strip()[:length]
+            if text:
+                facts[name] = text
+    return facts
+
+
 def span_event(
     *,
     trace_id: str,
@@ -100,7 +114,7 @@ def span_event(
         flow_id=flow_id,
         amount=amount,
         currency=code or ("" if amount is None else settings.REPORTING_CURRENCY),
-        facts={n: v[: FACT_LENGTH[n]] for n in TEXT_FACTS if (v := _attr(attributes, n))},
+        facts=_facts(attributes),
         error_code=_attr(attributes, "error_code")[:100] if failed else "",
         error_message=status_message[:4000] if failed else "",
         attributes={"span_name": name},
