@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import journeys
 from .bulk import insert, pg_query, register_staging, upsert
-from .models import DeadLetter, Event, Transaction
+from .models import ChangedTransaction, DeadLetter, Event, StatusChange, Transaction
 from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
 
 T = TypeVar("T")
@@ -260,7 +260,23 @@ _LETTER_COLUMNS = [
     "reason",
     "received_at",
 ]
+CHANGE_COLUMNS = [
+    "transaction",
+    "correlation_id",
+    "journey",
+    "stage",
+    "from_status",
+    "to_status",
+    "cause",
+    "event_id",
+    "error_code",
+    "error_message",
+    "changed_at",
+]
+FEED_COLUMNS = ["transaction", "due_at"]
 register_staging(Transaction, _TXN_WRITE)
+register_staging(StatusChange, CHANGE_COLUMNS)
+register_staging(ChangedTransaction, FEED_COLUMNS)
 register_staging(Event, _EVENT_COLUMNS)
 register_staging(DeadLetter, _LETTER_COLUMNS)
 
@@ -304,6 +320,7 @@ def record(
     # 2. Load the transactions touched, place each event on its journey, fold it in.
     states = _load_states(sorted({events[i].correlation_id for i in fresh}))
     previous_top = {cid: s.top_key() for cid, s in states.items()}
+    previous_status = {cid: (s.status, s.stage_event_id) for cid, s in states.items()}
     placed: list[tuple[int, PlacedEvent]] = []
     touched: dict[str, LedgerState] = {}
     # Events naming their journey are placed first, earliest first: a new transaction's
@@ -346,6 +363,7 @@ def record(
     txn_ids = dict(written)
     if len(txn_ids) != len(ordered):
         raise ConcurrentWrite("a transaction changed while this batch was merged")
+    _publish(ordered, previous_status, txn_ids, now)
 
     event_rows = []
     for index, spot in placed:
@@ -406,6 +424,63 @@ def record(
             conflict_where="resolved_at IS NULL",
         )
     return result
+
+
+def status_changed(before: tuple[str, str] | None, state: LedgerState) -> bool:
+    """Whether this merge is news for the outbox: a new status, or one more failure.
+
+    A new transaction that is simply under way is not news; a repeated failure of the
+    current stage is (exception cases count repeats).
+    """
+    if before is None:
+        return state.status != "in_progress"
+    status, event_id = before
+    if status != state.status:
+        return True
+    return state.status == "failed" and event_id != state.stage_event_id
+
+
+def _publish(
+    states: list[LedgerState],
+    before: dict[str, tuple[str, str]],
+    txn_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    """Write the outbox rows and the change feed for the transactions just written."""
+    changes = []
+    for state in states:
+        previous = before.get(state.correlation_id)
+        if not status_changed(previous, state):
+            continue
+        changes.append(
+            (
+                txn_ids[state.correlation_id],
+                state.correlation_id,
+                state.journey_id,
+                state.current_stage_id,
+                "" if previous is None else previous[0],
+                state.status,
+                "event",
+                state.stage_event_id,
+                state.error_code,
+                state.error_message,
+                now,
+            )
+        )
+    insert(StatusChange, CHANGE_COLUMNS, changes)
+    mark_changed([txn_ids[s.correlation_id] for s in states], now)
+
+
+def mark_changed(transaction_ids: list[int], due_at: datetime) -> None:
+    """Enter transactions in the change feed, due at ``due_at`` (the earliest due wins)."""
+    upsert(
+        ChangedTransaction,
+        FEED_COLUMNS,
+        [(txn_id, due_at) for txn_id in transaction_ids],
+        conflict=["transaction"],
+        update=["due_at"],
+        update_where=f'{ChangedTransaction._meta.db_table}."due_at" > EXCLUDED."due_at"',
+    )
 
 
 def safe_record(events: list[IncomingEvent]) -> RecordResult:

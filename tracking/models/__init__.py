@@ -1,3 +1,4 @@
+from .changes import ChangedTransaction, StatusChange
 from .dead_letters import DeadLetter
 from .flows import Flow, FlowAPIKey
 from .journeys import Journey, Stage
@@ -5,6 +6,7 @@ from .spans import Span
 from .transactions import Event, EventStatus, Transaction, TransactionStatus
 
 __all__ = [
+    "ChangedTransaction",
     "DeadLetter",
     "Event",
     "EventStatus",
@@ -13,6 +15,7 @@ __all__ = [
     "Journey",
     "Span",
     "Stage",
+    "StatusChange",
     "Transaction",
     "TransactionStatus",
 ]

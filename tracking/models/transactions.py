@@ -67,11 +67,12 @@ class Transaction(models.Model):
         indexes = [
             models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
             models.Index(fields=["-last_event_at"], name="txn_last_event"),
-            # The stuck sweep and "at risk soon" only look at unfinished transactions.
+            # The stuck sweep and "at risk soon" look only at transactions still moving:
+            # stuck ones stay off this index, so each sweep reads only the newly late.
             models.Index(
                 fields=["next_deadline_at"],
-                name="txn_open_deadline",
-                condition=models.Q(status__in=["in_progress", "stuck"]),
+                name="txn_moving_deadline",
+                condition=models.Q(status="in_progress"),
             ),
         ]
 

@@ -1,0 +1,107 @@
+"""The stuck sweep marks late transactions once, leaves failures alone, and yields to progress."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from tests.tracking.factories import BASE, event
+from tracking.models import ChangedTransaction, StatusChange, Transaction
+from tracking.sweep import sweep
+
+DAY = timedelta(days=1)
+
+
+def post(client, body):
+    response = client.post("/api/v1/events", body, format="json")
+    assert response.status_code == 202, response.content
+
+
+def stuck_changes() -> list[str]:
+    return list(
+        StatusChange.objects.filter(to_status="stuck").values_list("correlation_id", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_a_late_transaction_becomes_stuck_once(ingest_client):
+    # work_approved at BASE: invoice_generated is due two days later.
+    post(ingest_client, event("work_approved", correlation_id="LATE-1"))
+    post(ingest_client, event("work_approved", correlation_id="ON-TIME", hours=47))
+    ChangedTransaction.objects.all().delete()
+
+    result = sweep(now=BASE + 2 * DAY + timedelta(minutes=1))
+    assert result.marked == 1
+    assert Transaction.objects.get(correlation_id="LATE-1").status == "stuck"
+    assert Transaction.objects.get(correlation_id="ON-TIME").status == "in_progress"
+    change = StatusChange.objects.get()
+    assert (change.from_status, change.to_status, change.cause) == ("in_progress", "stuck", "sweep")
+    assert change.stage.slug == "work_approved"
+    assert list(
+        ChangedTransaction.objects.values_list("transaction__correlation_id", flat=True)
+    ) == ["LATE-1"]
+
+    assert sweep(now=BASE + 5 * DAY).marked == 1  # ON-TIME is late by now
+    assert sweep(now=BASE + 5 * DAY).marked == 0
+    assert sorted(stuck_changes()) == ["LATE-1", "ON-TIME"]
+
+
+@pytest.mark.django_db
+def test_failed_transactions_stay_failed(ingest_client):
+    post(ingest_client, event("work_approved", "failed", error={"code": "E1"}))
+    post(ingest_client, event("work_approved", correlation_id="OTHER"))
+    post(ingest_client, event("invoice_generated", "failed", correlation_id="OTHER", hours=1))
+    assert sweep(now=BASE + 90 * DAY).marked == 0
+    assert set(Transaction.objects.values_list("status", flat=True)) == {"failed"}
+
+
+@pytest.mark.django_db
+def test_progress_clears_stuck_and_says_so(ingest_client):
+    post(ingest_client, event("work_approved"))
+    sweep(now=BASE + 3 * DAY)
+    post(ingest_client, event("invoice_generated", hours=80))
+    txn = Transaction.objects.get()
+    assert txn.status == "in_progress"
+    assert list(StatusChange.objects.values_list("from_status", "to_status")) == [
+        ("in_progress", "stuck"),
+        ("stuck", "in_progress"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_late_report_of_an_earlier_stage_does_not_clear_stuck(ingest_client):
+    post(ingest_client, event("invoice_generated", hours=1))
+    sweep(now=BASE + 3 * DAY)
+    post(ingest_client, event("work_approved", hours=0))
+    assert Transaction.objects.get().status == "stuck"
+
+
+@pytest.mark.django_db
+def test_sweeps_in_batches_until_done(ingest_client):
+    post(ingest_client, [event("work_approved", correlation_id=f"B-{i}") for i in range(7)])
+    result = sweep(now=BASE + 3 * DAY, batch=3)
+    assert (result.marked, result.batches) == (7, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_mark_each_transaction_once(ingest_client):
+    post(ingest_client, [event("work_approved", correlation_id=f"C-{i}") for i in range(300)])
+    counts: list[int] = []
+    start = threading.Barrier(4)
+
+    def run() -> None:
+        start.wait()
+        try:
+            counts.append(sweep(now=BASE + 3 * DAY, batch=25).marked)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(counts) == 300
+    assert len(stuck_changes()) == 300
+    assert Transaction.objects.filter(status="stuck").count() == 300
