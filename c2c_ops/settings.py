@@ -119,6 +119,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
+# Every minute: mark late transactions stuck, fold changes into the rollups, then take the
+# revenue-at-risk snapshot. Each task is safe to overlap with a slow previous run.
+METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=5)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck": {
+        "task": "tracking.tasks.sweep_stuck",
+        "schedule": METRICS_INTERVAL_SECONDS,
+        "options": {"expires": METRICS_INTERVAL_SECONDS},
+    },
+    "refresh-rollups": {
+        "task": "dashboards.tasks.refresh_rollups",
+        "schedule": METRICS_INTERVAL_SECONDS,
+        "options": {"expires": METRICS_INTERVAL_SECONDS},
+    },
+    "snapshot-risk": {
+        "task": "dashboards.tasks.snapshot_risk",
+        "schedule": METRICS_INTERVAL_SECONDS,
+        "options": {"expires": METRICS_INTERVAL_SECONDS},
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -196,6 +216,8 @@ INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 16 * 1024 * 1024, minim
 INGEST_MAX_EVENTS = 1000
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 5, minimum=1)
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "USD").upper()
+# The SLA policy whose start-to-end times are "billing latency" in the summary.
+BILLING_LATENCY_POLICY = env_str("BILLING_LATENCY_POLICY", "billing-latency")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 
 # --- OpenTelemetry (the app's own traces) ---------------------------------------------------

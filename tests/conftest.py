@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from rest_framework.test import APIClient
 
+from dashboards import seeds as metric_seeds
+from dashboards.models import BusinessCalendar, SlaPolicy
 from tracking import journeys
 from tracking.models import Flow, FlowAPIKey, Journey, Stage
 from tracking.seeds import seed
@@ -32,6 +34,7 @@ def _seeded(request):
     if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
         request.getfixturevalue("transactional_db")
         seed(Journey, Stage, Group)
+        metric_seeds.seed(BusinessCalendar, SlaPolicy, Journey, Stage)
     journeys.invalidate()
     yield
     journeys.invalidate()

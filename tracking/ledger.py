@@ -473,10 +473,15 @@ def _publish(
 
 def mark_changed(transaction_ids: list[int], due_at: datetime) -> None:
     """Enter transactions in the change feed, due at ``due_at`` (the earliest due wins)."""
+    schedule([(txn_id, due_at) for txn_id in transaction_ids])
+
+
+def schedule(entries: list[tuple[int, datetime]]) -> None:
+    """Enter (transaction id, due at) pairs in the change feed; the earliest due wins."""
     upsert(
         ChangedTransaction,
         FEED_COLUMNS,
-        [(txn_id, due_at) for txn_id in transaction_ids],
+        entries,
         conflict=["transaction"],
         update=["due_at"],
         update_where=f'{ChangedTransaction._meta.db_table}."due_at" > EXCLUDED."due_at"',

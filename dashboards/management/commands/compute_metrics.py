@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand
+
+from tracking.sweep import sweep
+
+from ...risk import snapshot
+from ...rollups import refresh
+
+
+class Command(BaseCommand):
+    help = "Run the stuck sweep, the rollups and the revenue-at-risk snapshot once, now."
+
+    def handle(self, *args, **options):
+        marked = sweep().marked
+        self.stdout.write(f"stuck sweep: {marked} transactions marked stuck")
+        result = refresh(
+            progress=lambda r: self.stdout.write(f"  rollups: {r.transactions} transactions...")
+        )
+        if result.skipped:
+            self.stdout.write("rollups: another worker is refreshing them; left to it")
+        self.stdout.write(
+            f"rollups: {result.transactions} transactions read, {result.changed} changed, "
+            f"{result.buckets} buckets recomputed"
+        )
+        rows = snapshot()
+        self.stdout.write(f"revenue at risk: snapshot of {rows} rows")

@@ -1,0 +1,78 @@
+"""Pre-computed figures: per-transaction facts, their rollups, and open SLA clocks.
+
+A **fact** is what one transaction contributes to one 5-minute bucket for one measure
+(started, completed, an SLA met, a latency bin...). Facts are rebuilt per changed transaction;
+a **rollup** row is the sum of the facts of one bucket x dimensions x measure, recomputed
+only for the buckets whose facts changed, at three grains (5 minutes, hour, day).
+"""
+
+from django.db import models
+
+from tracking.models import Transaction
+from tracking.models.transactions import MONEY
+
+DIMENSIONS = ("journey", "flow", "region", "business_unit", "legal_entity")
+TOTAL = {"max_digits": 20, "decimal_places": 2}
+
+
+class Dimensions(models.Model):
+    journey = models.CharField(max_length=100)
+    flow = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    business_unit = models.CharField(max_length=100, blank=True)
+    legal_entity = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Fact(Dimensions):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()
+    measure = models.CharField(max_length=64)
+    count = models.IntegerField()
+    amount = models.DecimalField(null=True, blank=True, **MONEY)
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket"], name="fact_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} {self.measure} @ {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class Rollup(Dimensions):
+    grain = models.PositiveIntegerField(help_text="Bucket length in seconds: 300, 3600, 86400.")
+    bucket = models.DateTimeField()
+    measure = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    amount = models.DecimalField(null=True, blank=True, **TOTAL)
+
+    class Meta:
+        indexes = [models.Index(fields=["grain", "bucket"], name="rollup_grain_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.grain}s {self.bucket:%Y-%m-%d %H:%M} {self.measure} {self.count}"
+
+
+class RiskClock(Dimensions):
+    """The earliest SLA deadline still open for an in-progress transaction.
+
+    Written with the facts; revenue at risk reads it for "overdue" (a deadline passed),
+    "leakage" (a month-close deadline passed) and "at risk soon" (due within a day).
+    """
+
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    deadline = models.DateTimeField(null=True, blank=True)
+    close_deadline = models.DateTimeField(null=True, blank=True)
+    amount = models.DecimalField(null=True, blank=True, **MONEY)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["deadline"], name="riskclock_deadline"),
+            models.Index(fields=["close_deadline"], name="riskclock_close"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} due {self.deadline}"

@@ -1,0 +1,124 @@
+"""Read the pre-computed figures: windows over rollups, and the latest risk snapshot.
+
+A window is covered with the coarsest rollup rows that fit (days, then hours, then
+5-minute buckets at its edges), so a 30-day figure reads a few thousand rows at most.
+"""
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Max, Q, QuerySet, Sum
+
+from .facts import bin_bounds
+from .models import RiskSnapshot, Rollup
+
+FILTERS = ("journey", "flow", "region", "business_unit", "legal_entity")
+GRAIN_NAMES = {"5m": 300, "1h": 3600, "1d": 86400}
+_WINDOW = re.compile(r"^(\d{1,4})([hdw])$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+MAX_WINDOW = timedelta(days=400)
+CENT = Decimal("0.01")
+
+
+class BadQuery(ValueError):
+    """A parameter the caller must fix; the message says how."""
+
+
+def parse_window(text: str) -> timedelta:
+    match = _WINDOW.match(text or "")
+    if not match:
+        raise BadQuery("window must be a number and a unit h, d or w, e.g. 24h, 30d, 12w")
+    window = int(match[1]) * _UNITS[match[2]]
+    if not timedelta(0) < window <= MAX_WINDOW:
+        raise BadQuery("window must be between 1h and 400d")
+    return window
+
+
+def floor(moment: datetime, grain: int) -> datetime:
+    seconds = int(moment.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % grain, tz=UTC)
+
+
+def ceil(moment: datetime, grain: int) -> datetime:
+    low = floor(moment, grain)
+    return low if low == moment else low + timedelta(seconds=grain)
+
+
+def window_bounds(now: datetime, window: timedelta) -> tuple[datetime, datetime]:
+    """[start, end): the 5-minute buckets from now - window up to and with the current one."""
+    return floor(now - window, 300), floor(now, 300) + timedelta(minutes=5)
+
+
+def cover(start: datetime, end: datetime) -> list[tuple[int, datetime, datetime]]:
+    hour_a, hour_b = ceil(start, 3600), floor(end, 3600)
+    if hour_a >= hour_b:
+        return [(300, start, end)]
+    parts = [(300, start, hour_a), (300, hour_b, end)]
+    day_a, day_b = ceil(hour_a, 86400), floor(hour_b, 86400)
+    if day_a >= day_b:
+        parts.append((3600, hour_a, hour_b))
+    else:
+        parts += [(3600, hour_a, day_a), (3600, day_b, hour_b), (86400, day_a, day_b)]
+    return [(grain, a, b) for grain, a, b in parts if a < b]
+
+
+def filtered(queryset: QuerySet, filters: dict[str, str]) -> QuerySet:
+    return queryset.filter(**{name: value for name, value in filters.items() if value})
+
+
+def totals(start: datetime, end: datetime, filters: dict[str, str]) -> dict[str, list]:
+    """measure -> [count, amount] over [start, end)."""
+    where = Q()
+    for grain, a, b in cover(start, end):
+        where |= Q(grain=grain, bucket__gte=a, bucket__lt=b)
+    rows = (
+        filtered(Rollup.objects.filter(where), filters)
+        .values("measure")
+        .annotate(n=Sum("count"), money=Sum("amount"))
+        .order_by()
+    )
+    return {row["measure"]: [row["n"], row["money"]] for row in rows}
+
+
+def percentile(histogram: dict[int, int], share: float) -> float | None:
+    """The nearest-rank percentile, as the geometric middle of its bin (within one bin)."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(share * total))
+    seen = 0
+    for index in sorted(histogram):
+        seen += histogram[index]
+        if seen >= rank:
+            low, high = bin_bounds(index)
+            return high / 2 if index == 0 else math.sqrt(low * high)
+    return None  # pragma: no cover - the ranks add up to total
+
+
+def histogram(measures: dict[str, list], policy_id: int) -> dict[int, int]:
+    prefix = f"latency:{policy_id}:"
+    return {
+        int(name[len(prefix) :]): values[0]
+        for name, values in measures.items()
+        if name.startswith(prefix)
+    }
+
+
+def money(amount: Decimal | None) -> str:
+    return str((amount or Decimal(0)).quantize(CENT))
+
+
+def latest_risk(filters: dict[str, str]) -> tuple[datetime | None, dict[str, list]]:
+    """reason -> [count, amount] of the latest snapshot, and when it was taken."""
+    taken = RiskSnapshot.objects.aggregate(last=Max("taken_at"))["last"]
+    if taken is None:
+        return None, {}
+    rows = (
+        filtered(RiskSnapshot.objects.filter(taken_at=taken), filters)
+        .values("reason")
+        .annotate(n=Sum("count"), money=Sum("amount"))
+        .order_by()
+    )
+    return taken, {row["reason"]: [row["n"], row["money"]] for row in rows}

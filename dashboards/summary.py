@@ -1,0 +1,207 @@
+"""The metrics summary of DESIGN.md, and the time series behind the charts."""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Sum
+
+from .models import RiskSnapshot, Rollup, SlaPolicy
+from .queries import (
+    FILTERS,
+    GRAIN_NAMES,
+    BadQuery,
+    filtered,
+    floor,
+    histogram,
+    latest_risk,
+    money,
+    parse_window,
+    percentile,
+    totals,
+    window_bounds,
+)
+
+RISK_REASONS = ("failed", "stuck", "overdue", "leakage")
+COUNT_METRICS = {
+    "started": "started",
+    "completed": "completed",
+    "failed": "failed",
+    "stuck": "stuck",
+    "events_succeeded": "ev_ok",
+    "events_failed": "ev_failed",
+}
+RATIO_METRICS = ("failure_rate", "sla_adherence", "latency_p50", "latency_p95")
+SERIES_METRICS = (*COUNT_METRICS, *RATIO_METRICS, "revenue_at_risk")
+GROUPS = (*FILTERS, "reason")
+
+
+def _policies(filters: dict[str, str]) -> list[SlaPolicy]:
+    policies = SlaPolicy.objects.filter(active=True).select_related("journey")
+    if filters.get("journey"):
+        policies = policies.filter(journey__slug=filters["journey"])
+    return list(policies)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 6)
+
+
+def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
+    start, end = window_bounds(now, parse_window(window_text))
+    measures = totals(start, end, filters)
+
+    def count(name: str) -> int:
+        return int(measures.get(name, [0])[0] or 0)
+
+    sla = []
+    for policy in _policies(filters):
+        met, breached = count(f"sla_met:{policy.id}"), count(f"sla_breached:{policy.id}")
+        sla.append(
+            {
+                "policy": policy.slug,
+                "name": policy.name,
+                "met": met,
+                "breached": breached,
+                "adherence": _ratio(met, met + breached),
+                "objective": float(policy.objective),
+            }
+        )
+    latency = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
+    bins = histogram(measures, latency.id) if latency else {}
+    ok, failed = count("ev_ok"), count("ev_failed")
+    taken, risk = latest_risk(filters)
+    by_reason = {reason: money(risk.get(reason, [0, None])[1]) for reason in RISK_REASONS}
+    at_risk = sum((risk.get(reason, [0, 0])[1] or 0 for reason in RISK_REASONS), 0)
+    return {
+        "currency": settings.REPORTING_CURRENCY,
+        "window": window_text,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "revenue_at_risk": {"amount": money(at_risk), "by_reason": by_reason},
+        "at_risk_soon": {"amount": money(risk.get("soon", [0, None])[1])},
+        "sla": sla,
+        "billing_latency": {
+            "policy": latency.slug if latency else None,
+            "p50_seconds": percentile(bins, 0.50),
+            "p95_seconds": percentile(bins, 0.95),
+            "count": sum(bins.values()),
+        },
+        "failure_rate": _ratio(failed, ok + failed),
+        "stuck_count": int(risk.get("stuck", [0])[0] or 0),
+        "transactions": count("started"),
+        "as_of": taken.isoformat() if taken else None,
+    }
+
+
+def _grain(interval: str | None, window: timedelta) -> int:
+    if not interval:
+        return (
+            300 if window <= timedelta(days=1) else 3600 if window <= timedelta(days=7) else 86400
+        )
+    if interval not in GRAIN_NAMES:
+        raise BadQuery(f"interval must be one of {', '.join(GRAIN_NAMES)}")
+    grain = GRAIN_NAMES[interval]
+    if window / timedelta(seconds=grain) > 5000:
+        raise BadQuery("too many points: use a longer interval or a shorter window")
+    return grain
+
+
+def series(
+    metric: str,
+    window_text: str,
+    filters: dict[str, str],
+    now: datetime,
+    interval: str | None = None,
+    group_by: str | None = None,
+    policy: str | None = None,
+) -> dict:
+    if metric not in SERIES_METRICS:
+        raise BadQuery(f"metric must be one of {', '.join(SERIES_METRICS)}")
+    if group_by and group_by not in GROUPS:
+        raise BadQuery(f"group_by must be one of {', '.join(GROUPS)}")
+    if group_by == "reason" and metric != "revenue_at_risk":
+        raise BadQuery("group_by=reason applies to revenue_at_risk only")
+    window = parse_window(window_text)
+    grain = _grain(interval, window)
+    start, end = window_bounds(now, window)
+    start = floor(start, grain)
+    if metric == "revenue_at_risk":
+        points = _risk_series(start, end, grain, filters, group_by)
+    else:
+        points = _rollup_series(metric, start, end, grain, filters, group_by, policy)
+    return {
+        "metric": metric,
+        "interval": next(name for name, seconds in GRAIN_NAMES.items() if seconds == grain),
+        "window": window_text,
+        "currency": settings.REPORTING_CURRENCY,
+        "series": [
+            {"group": group, "points": [{"t": t.isoformat(), "value": v} for t, v in pts]}
+            for group, pts in sorted(points.items(), key=lambda item: str(item[0]))
+        ],
+    }
+
+
+def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
+    rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
+    if metric in ("sla_adherence", "latency_p50", "latency_p95"):
+        slug = policy_slug or settings.BILLING_LATENCY_POLICY
+        found = SlaPolicy.objects.filter(slug=slug).first()
+        if found is None:
+            raise BadQuery(f"unknown SLA policy {slug!r}")
+        if metric == "sla_adherence":
+            rows = rows.filter(measure__in=[f"sla_met:{found.id}", f"sla_breached:{found.id}"])
+        else:
+            rows = rows.filter(measure__startswith=f"latency:{found.id}:")
+    elif metric == "failure_rate":
+        rows = rows.filter(measure__in=["ev_ok", "ev_failed"])
+    else:
+        rows = rows.filter(measure=COUNT_METRICS[metric])
+    keys = ["bucket", "measure", *([group_by] if group_by else [])]
+    cells: dict[object, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows.values(*keys).annotate(n=Sum("count")).order_by():
+        group = row.get(group_by) if group_by else None
+        cells[group][row["bucket"]][row["measure"]] = row["n"]
+    out = {}
+    for group, buckets in cells.items():
+        points = []
+        for bucket in sorted(buckets):
+            measures = buckets[bucket]
+            points.append((bucket, _value(metric, measures)))
+        out[group] = points
+    return out
+
+
+def _value(metric: str, measures: dict[str, int]) -> float | int | None:
+    if metric in COUNT_METRICS:
+        return int(sum(measures.values()))
+    if metric == "failure_rate":
+        ok, bad = measures.get("ev_ok", 0), measures.get("ev_failed", 0)
+        return _ratio(bad, ok + bad)
+    if metric == "sla_adherence":
+        met = sum(v for k, v in measures.items() if k.startswith("sla_met:"))
+        breached = sum(v for k, v in measures.items() if k.startswith("sla_breached:"))
+        return _ratio(met, met + breached)
+    bins = {int(k.rsplit(":", 1)[1]): v for k, v in measures.items()}
+    return percentile(bins, 0.5 if metric == "latency_p50" else 0.95)
+
+
+def _risk_series(start, end, grain, filters, group_by):
+    """The last snapshot taken in each interval, summed per group."""
+    rows = filtered(
+        RiskSnapshot.objects.filter(taken_at__gte=start, taken_at__lt=end).exclude(reason="soon"),
+        filters,
+    )
+    keys = ["taken_at", *([group_by] if group_by else [])]
+    latest: dict[datetime, datetime] = {}
+    sums: dict[tuple, float] = defaultdict(float)
+    for row in rows.values(*keys).annotate(money=Sum("amount")).order_by():
+        bucket = floor(row["taken_at"], grain)
+        if row["taken_at"] >= latest.get(bucket, row["taken_at"]):
+            latest[bucket] = row["taken_at"]
+        sums[(row.get(group_by) if group_by else None, row["taken_at"])] += float(row["money"])
+    out: dict[object, list] = defaultdict(list)
+    for (group, taken_at), amount in sorted(sums.items(), key=lambda item: item[0][1]):
+        if latest[floor(taken_at, grain)] == taken_at:
+            out[group].append((floor(taken_at, grain), round(amount, 2)))
+    return out

@@ -1,0 +1,27 @@
+"""Celery tasks of the metrics. Each is safe to run twice, or in two workers at once."""
+
+import logging
+
+from celery import shared_task
+
+from . import risk, rollups
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_rollups() -> int:
+    result = rollups.refresh()
+    if result.transactions:
+        log.info(
+            "rollups: %d transactions, %d changed, %d buckets recomputed",
+            result.transactions,
+            result.changed,
+            result.buckets,
+        )
+    return result.transactions
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def snapshot_risk() -> int:
+    return risk.snapshot()
