@@ -1,6 +1,7 @@
 """Celery application: configured from Django settings (namespace CELERY), tasks autodiscovered."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -9,3 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "c2c_ops.settings")
 app = Celery("c2c_ops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _broker_folders(sender: Celery, **_: object) -> None:
+    # The embedded filesystem broker needs its folders before the first message.
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{host}:{port} is already in use; pass --port")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        self._demo_rates()
         password = self._admin()
         url = f"http://{host}:{port}"
         # gunicorn, as in production; 2 workers suit the embedded SQLite (one writer at a time).
@@ -55,6 +56,25 @@ class Command(BaseCommand):
             ],
             cwd=settings.BASE_DIR,
         )
+        # The Celery worker with beat: the stuck sweep, rollups and risk snapshots.
+        worker = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "c2c_ops",
+                "worker",
+                "--beat",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "warning",
+                "--schedule",
+                str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
+            ],
+            cwd=settings.BASE_DIR,
+        )
         keys = [f"--key={flow}={key}" for flow, key in simulator_keys(list(FLOWS)).items()]
         try:
             self._wait(url, server)
@@ -71,6 +91,7 @@ class Command(BaseCommand):
                     "2026",
                     *keys,
                 )
+                call_command("compute_metrics")
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nc2c-ops is up at {url}/\n"
@@ -86,8 +107,19 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for process in (server, worker):
+                process.terminate()
+            for process in (server, worker):
+                process.wait(timeout=10)
+
+    def _demo_rates(self) -> None:
+        """Illustrative FX rates (not market data), so the demo's money adds up."""
+        from dashboards.fx import import_csv
+        from dashboards.models import FxRate
+
+        if not FxRate.objects.exists():
+            path = Path(settings.BASE_DIR) / "dashboards" / "demo" / "fx_rates.csv"
+            import_csv(path.read_text(encoding="utf-8"))
 
     def _admin(self) -> str:
         """The demo admin's password: made once, kept under var/ so reruns can show it."""
