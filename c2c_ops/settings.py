@@ -123,21 +123,16 @@ CELERY_TIMEZONE = "UTC"
 # revenue-at-risk snapshot. Each task is safe to overlap with a slow previous run.
 METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck": {
-        "task": "tracking.tasks.sweep_stuck",
+    name: {
+        "task": task,
         "schedule": METRICS_INTERVAL_SECONDS,
         "options": {"expires": METRICS_INTERVAL_SECONDS},
-    },
-    "refresh-rollups": {
-        "task": "dashboards.tasks.refresh_rollups",
-        "schedule": METRICS_INTERVAL_SECONDS,
-        "options": {"expires": METRICS_INTERVAL_SECONDS},
-    },
-    "snapshot-risk": {
-        "task": "dashboards.tasks.snapshot_risk",
-        "schedule": METRICS_INTERVAL_SECONDS,
-        "options": {"expires": METRICS_INTERVAL_SECONDS},
-    },
+    }
+    for name, task in (
+        ("sweep-stuck", "tracking.tasks.sweep_stuck"),
+        ("refresh-rollups", "dashboards.tasks.refresh_rollups"),
+        ("snapshot-risk", "dashboards.tasks.snapshot_risk"),
+    )
 }
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ is claimed again by the next run. Refreshes take turns (an advisory lock), so tw
 never recompute the same bucket at once.
 """
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,12 +27,10 @@ from .facts import BUCKET, Policy, TxnView, derive
 from .fx import Rates
 from .models import Fact, RiskClock, Rollup, SlaPolicy
 from .models.facts import DIMENSIONS
-
-log = logging.getLogger(__name__)
+from .queries import floor
 
 CHUNK = 2000
 FIVE_MINUTES, HOUR, DAY = 300, 3600, 86400
-GRAINS = (FIVE_MINUTES, HOUR, DAY)
 LOCK_KEY = 0x0C2C_0001  # pg advisory lock: one refresh or rebuild at a time
 
 _FACT_COLUMNS = ["transaction", "bucket", "measure", *DIMENSIONS, "count", "amount"]
@@ -73,9 +70,8 @@ class Context:
 
     @classmethod
     def load(cls) -> "Context":
-        stages = {}
-        for row in SlaPolicy.objects.filter(active=True).select_related("from_stage", "to_stage"):
-            stages[row.id] = Policy(
+        policies = [
+            Policy(
                 id=row.id,
                 journey_id=row.journey_id,
                 from_stage=row.from_stage.slug,
@@ -88,8 +84,12 @@ class Context:
                 flow=row.flow,
                 leakage=row.leakage,
             )
+            for row in SlaPolicy.objects.filter(active=True).select_related(
+                "from_stage", "to_stage"
+            )
+        ]
         return cls(
-            policies=list(stages.values()),
+            policies=policies,
             calendars=calendars.load(),
             rates=Rates.load(),
             journeys=dict(Journey.objects.values_list("id", "slug")),
@@ -125,7 +125,7 @@ def refresh(
 ) -> RefreshResult:
     """Process every transaction due in the change feed; returns what was done."""
     now = now or timezone.now()
-    context = Context.load()
+    context: Context | None = None  # loaded once there is work: beat runs this every minute
     result = RefreshResult()
     while True:
         with transaction.atomic():
@@ -135,6 +135,7 @@ def refresh(
             ids = _claim(now, chunk)
             if not ids:
                 return result
+            context = context or Context.load()
             changed, dirty = _process(ids, context, now)
             recompute(dirty)
         result.transactions += len(ids)
@@ -239,11 +240,6 @@ def runs(buckets: Iterable[datetime], step: timedelta) -> list[tuple[datetime, d
     return [(a, b) for a, b in ranges]
 
 
-def _floor(moment: datetime, grain: int) -> datetime:
-    seconds = int(moment.timestamp())
-    return datetime.fromtimestamp(seconds - seconds % grain, tz=UTC)
-
-
 def recompute(dirty: set[datetime]) -> None:
     """Recompute the rollups of these 5-minute buckets, and of their hours and days."""
     if not dirty:
@@ -259,7 +255,7 @@ def recompute(dirty: set[datetime]) -> None:
         )
         insert(Rollup, _ROLLUP_COLUMNS, [(FIVE_MINUTES, *row) for row in rows])
     for finer, grain, kind in ((FIVE_MINUTES, HOUR, "hour"), (HOUR, DAY, "day")):
-        dirty = {_floor(moment, grain) for moment in dirty}
+        dirty = {floor(moment, grain) for moment in dirty}
         for start, end in runs(dirty, timedelta(seconds=grain)):
             Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end).delete()
             rows = (
