@@ -121,7 +121,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 # Every minute: mark late transactions stuck, fold changes into the rollups, then take the
 # revenue-at-risk snapshot. Each task is safe to overlap with a slow previous run.
-METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=5)
+METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     name: {
         "task": task,
