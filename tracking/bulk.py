@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import orjson
 import psycopg
-from django.db import connection, models
+from django.db import connection, models, transaction
 from psycopg.types.json import JsonbBinaryLoader, set_json_dumps
 
 SQLITE_MAX_VARIABLES = 32000
@@ -134,12 +134,15 @@ def upsert(
     conflict_where: str = "",
     update: Sequence[str] = (),
     update_where: str = "",
+    accumulate: Sequence[str] = (),
     returning: Sequence[str] = (),
 ) -> list[tuple]:
     """Insert ``rows`` (tuples in ``columns`` order); on a conflict do nothing, or update.
 
-    Columns are model field names; ``update_where`` is SQL that may name the target table's
-    and ``EXCLUDED``'s columns. Returns the ``returning`` columns of the rows written.
+    Columns are model field names. On a conflict, ``update`` columns take the new value and
+    ``accumulate`` columns add it to the stored one. ``update_where`` is SQL that may name
+    the target table's and ``EXCLUDED``'s columns. Returns the ``returning`` columns of the
+    rows written.
     """
     if not rows:
         return []
@@ -154,8 +157,11 @@ def upsert(
     suffix = f" ON CONFLICT ({', '.join(col(c) for c in conflict)})"
     if conflict_where:
         suffix += f" WHERE {conflict_where}"
-    if update:
-        sets = ", ".join(f"{col(c)} = EXCLUDED.{col(c)}" for c in update)
+    if update or accumulate:
+        sets = ", ".join(
+            [f"{col(c)} = EXCLUDED.{col(c)}" for c in update]
+            + [f"{col(c)} = {table}.{col(c)} + EXCLUDED.{col(c)}" for c in accumulate]
+        )
         suffix += f" DO UPDATE SET {sets}"
         if update_where:
             suffix += f" WHERE {update_where}"
@@ -181,7 +187,13 @@ def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> li
     if name not in _STAGING:
         raise LookupError(f"register_staging({model.__name__}, {columns!r}) was not called")
     staging, table = _q(name), _q(model._meta.db_table)
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    # In autocommit the COPY would commit on its own and ON COMMIT DELETE ROWS empty the
+    # staging table before the INSERT read it: the rows would be lost without an error.
+    with (
+        transaction.atomic(savepoint=False),
+        connection.wrap_database_errors,
+        connection.connection.cursor() as cursor,
+    ):
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_copy_types(name))
             for row in rows:

@@ -2,8 +2,9 @@
 
 A **fact** is what one transaction contributes to one 5-minute bucket for one measure
 (started, completed, an SLA met, a latency bin...). Facts are rebuilt per changed transaction;
-a **rollup** row is the sum of the facts of one bucket x dimensions x measure, recomputed
-only for the buckets whose facts changed, at three grains (5 minutes, hour, day).
+a **rollup** row is the sum of the facts of one bucket x dimensions x measure, at three
+grains (5 minutes, hour, day). A refresh adds to the rollups the difference between a
+transaction's new and old facts, so it touches only the buckets whose facts changed.
 """
 
 from django.db import models
@@ -45,10 +46,16 @@ class Rollup(Dimensions):
     bucket = models.DateTimeField()
     measure = models.CharField(max_length=64)
     count = models.BigIntegerField()
-    amount = models.DecimalField(null=True, blank=True, **TOTAL)
+    # Zero, not NULL, when no fact carries money: refreshes add differences to it.
+    amount = models.DecimalField(default=0, **TOTAL)
 
     class Meta:
-        indexes = [models.Index(fields=["grain", "bucket"], name="rollup_grain_bucket")]
+        constraints = [
+            # One row per key, which refreshes add to; its leading columns serve the reads.
+            models.UniqueConstraint(
+                fields=["grain", "bucket", "measure", *DIMENSIONS], name="rollup_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.grain}s {self.bucket:%Y-%m-%d %H:%M} {self.measure} {self.count}"

@@ -1,0 +1,152 @@
+"""Load a large synthetic ledger quickly: events folded by the real projection, then COPY.
+
+Each transaction's events are generated in Python and folded with ``tracking.projection``
+(the same ``apply``/``finalize`` that ingest runs), so the transaction rows are exactly what
+ingest would have stored; rows then go in with binary COPY, chunk by chunk. Needs Django set
+up against the bench database (``bench/metrics.py`` does that).
+"""
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from tracking import journeys
+from tracking.bulk import insert, register_staging
+from tracking.ledger import _EVENT_COLUMNS, _TXN_WRITE, _transaction_row, content_hash
+from tracking.models import Event, Flow, Transaction
+from tracking.projection import IncomingEvent, LedgerState, PlacedEvent, apply, finalize
+
+TXN_COLUMNS = ["id", *_TXN_WRITE]
+register_staging(Transaction, TXN_COLUMNS)  # before the first connection: staging is per session
+
+FLOWS = {  # journey -> (flow slug, share of transactions)
+    "contract_activation": ("clm-to-psa", 0.2),
+    "amendment": ("clm-amendments", 0.1),
+    "billing": ("psa-to-billing", 0.6),
+    "payment_sync": ("erp-payments", 0.1),
+}
+REGIONS = ["NA", "EMEA", "APAC"]
+UNITS = ["Advisory", "Consulting", "Managed Services", "Training"]
+ENTITIES = ["C2C Inc", "C2C Ltd", "C2C GmbH"]
+CURRENCIES = ["USD"] * 12 + ["EUR"] * 5 + ["GBP"] * 3
+HISTORY = timedelta(days=90)
+FAIL, STALL, RETRY = 0.03, 0.02, 0.6  # per stage: failure, silence, a failure retried
+
+
+def flows() -> dict[str, int]:
+    ids = {}
+    for journey, (slug, _) in FLOWS.items():
+        flow, _ = Flow.objects.get_or_create(
+            slug=slug, defaults={"name": slug, "owner_team": journey}
+        )
+        ids[journey] = flow.id
+    return ids
+
+
+def one_transaction(
+    number: int, journey: journeys.JourneyInfo, flow_id: int, now: datetime, rng: random.Random
+) -> tuple[LedgerState, list[IncomingEvent]]:
+    cid = f"BENCH-{number:08d}"
+    moment = now - HISTORY * rng.random()
+    facts = {
+        "region": rng.choice(REGIONS),
+        "business_unit": rng.choice(UNITS),
+        "legal_entity": rng.choice(ENTITIES),
+        "customer": f"Customer {rng.randrange(5000)}",
+    }
+    events: list[IncomingEvent] = []
+
+    def emit(stage: str, status: str, at: datetime, **extra) -> None:
+        events.append(
+            IncomingEvent(
+                event_id=f"{cid}-{len(events)}",
+                correlation_id=cid,
+                journey=journey.slug,
+                stage=stage,
+                status=status,
+                occurred_at=at,
+                flow_id=flow_id,
+                **extra,
+            )
+        )
+
+    for stage in journey.stages:
+        if events:
+            previous = journey.stages[stage.position - 1].expected_duration or timedelta(hours=1)
+            moment += previous * rng.lognormvariate(-0.7, 0.8)
+        if moment > now or (events and rng.random() < STALL):
+            break
+        extra = {}
+        if not events:
+            extra = {
+                "facts": facts,
+                "amount": Decimal(rng.randrange(10_000, 9_000_000)) / 100,
+                "currency": rng.choice(CURRENCIES),
+            }
+        if rng.random() < FAIL:
+            emit(stage.slug, "failed", moment, error_code="E-TIMEOUT", **extra)
+            if rng.random() > RETRY:
+                break
+            moment += timedelta(minutes=rng.randrange(5, 600))
+            if moment > now:
+                break
+            extra = {}
+        emit(stage.slug, "succeeded", moment, **extra)
+    if not events:  # started in the future: make it begin now
+        emit(journey.stages[0].slug, "started", now - timedelta(minutes=1))
+    state = LedgerState(correlation_id=cid, journey_id=journey.id)
+    for incoming in events:
+        apply(state, PlacedEvent(incoming, journey, journey.by_slug[incoming.stage]))
+    finalize(state, journey, None, now)
+    return state, events
+
+
+def load(
+    total: int,
+    now: datetime,
+    seed: int = 7,
+    chunk: int = 20_000,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Load ``total`` transactions; returns the number of events written."""
+    rng = random.Random(seed)
+    flow_ids = flows()
+    shares = [(journeys.by_slug(slug), flow_ids[slug], share) for slug, (_, share) in FLOWS.items()]
+    weights = [share for *_, share in shares]
+    written = 0
+    for first in range(1, total + 1, chunk):
+        txn_rows, event_rows = [], []
+        for number in range(first, min(first + chunk, total + 1)):
+            journey, flow_id, _ = rng.choices(shares, weights)[0]
+            state, events = one_transaction(number, journey, flow_id, now, rng)
+            txn_rows.append((number, *_transaction_row(state, now)))
+            for ev in events:
+                stage = journey.by_slug[ev.stage]
+                event_rows.append(
+                    (
+                        ev.event_id,
+                        number,
+                        journey.id,
+                        stage.id,
+                        ev.status,
+                        ev.occurred_at,
+                        ev.occurred_at,
+                        ev.flow_id,
+                        ev.amount,
+                        ev.currency,
+                        ev.error_code,
+                        ev.error_message,
+                        ev.attributes,
+                        "api",
+                        "",
+                        "",
+                        content_hash(ev),
+                    )
+                )
+        insert(Transaction, TXN_COLUMNS, txn_rows)
+        insert(Event, _EVENT_COLUMNS, event_rows)
+        written += len(event_rows)
+        if progress:
+            progress(first + len(txn_rows) - 1, written)
+    return written

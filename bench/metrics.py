@@ -1,0 +1,376 @@
+"""The metrics engine at 1,000,000 transactions, each step beside raw SQL of the same work.
+
+    make bench-metrics           # or: DATABASE_URL=postgres://... .venv/bin/python bench/metrics.py
+
+1. Loads a synthetic ledger (90 days, four journeys, failures, retries, silences) with COPY,
+   its transaction rows folded by the real projection (``bench/ledger_load.py``).
+2. Full rebuild of facts and rollups, beside one GROUP BY of every event into 5-minute
+   buckets (the cheapest aggregate a rebuild could be).
+3. Stuck sweep with N transactions newly late, beside the same UPDATE + outbox INSERT run as
+   one raw statement (rolled back); and the idle sweep beside its index probe.
+4. Incremental refresh after N new events (recorded through the ledger, one per
+   transaction), beside the raw reads and GROUP BYs that refresh cannot avoid: the touched
+   transactions' events and facts, and the dirty buckets re-aggregated.
+5. ``GET /api/v1/metrics/summary`` (gunicorn on loopback, sequential requests, four filters)
+   p50/p95, beside the same SQL statements run directly, and beside a scan of the ledger
+   for part of the same figures (what the rollups save).
+"""
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from ingest import prepare_database, start_server  # noqa: E402
+
+URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/c2c_ops_bench")
+os.environ["DATABASE_URL"] = URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "c2c_ops.settings")
+FILTERS = [
+    {},
+    {"region": "EMEA"},
+    {"journey": "billing"},
+    {"region": "NA", "business_unit": "Advisory"},
+]
+
+
+def timed(work: Callable[[], object]) -> tuple[float, object]:
+    began = time.perf_counter()
+    value = work()
+    return time.perf_counter() - began, value
+
+
+def row(label: str, seconds: float, raw: float | None, note: str = "") -> None:
+    ratio = f"{seconds / raw:>8.1f}x" if raw else f"{'':>9}"
+    raw_text = f"{raw * 1000:>10,.1f}" if raw is not None else f"{'':>10}"
+    print(f"{label:<44}{seconds * 1000:>11,.1f}{raw_text}{ratio}  {note}", flush=True)
+
+
+def p(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def raw_rebuild(cursor) -> float:
+    began = time.perf_counter()
+    cursor.execute(
+        "CREATE TEMP TABLE raw_rollup AS SELECT date_bin('5 minutes', e.occurred_at, "
+        "TIMESTAMPTZ '1970-01-01') AS bucket, e.status, t.journey_id, t.flow_id, t.region, "
+        "t.business_unit, t.legal_entity, count(*) AS n, sum(t.amount) AS amount "
+        "FROM tracking_event e JOIN tracking_transaction t ON t.id = e.transaction_id "
+        "GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+    spent = time.perf_counter() - began
+    cursor.execute("DROP TABLE raw_rollup")
+    return spent
+
+
+def make_late(cursor, count: int, now) -> int:
+    cursor.execute(
+        "UPDATE tracking_transaction SET next_deadline_at = %s WHERE id IN ("
+        " SELECT id FROM tracking_transaction WHERE status = 'in_progress'"
+        " AND next_deadline_at > %s ORDER BY id DESC LIMIT %s)",
+        [now - timedelta(minutes=1), now, count],
+    )
+    return cursor.rowcount
+
+
+def raw_sweep(connection, now) -> float:
+    from django.db import transaction
+
+    began = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "WITH late AS (UPDATE tracking_transaction SET status = 'stuck', "
+            "version = version + 1, updated_at = %s WHERE status = 'in_progress' "
+            "AND next_deadline_at <= %s RETURNING id, correlation_id, journey_id, "
+            "current_stage_id, stage_event_id), "
+            "feed AS (INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
+            "SELECT id, %s FROM late ON CONFLICT (transaction_id) DO UPDATE "
+            "SET due_at = excluded.due_at) "
+            "INSERT INTO tracking_statuschange (transaction_id, correlation_id, journey_id, "
+            "stage_id, from_status, to_status, cause, event_id, error_code, error_message, "
+            "changed_at) SELECT id, correlation_id, journey_id, current_stage_id, "
+            "'in_progress', 'stuck', 'sweep', stage_event_id, '', '', %s FROM late",
+            [now, now, now, now],
+        )
+        spent = time.perf_counter() - began
+        transaction.set_rollback(True)
+    return spent
+
+
+def next_events(count: int, now) -> tuple[list, list[int]]:
+    """One event for each of ``count`` unfinished transactions: its next stage succeeds."""
+    from tracking import journeys
+    from tracking.models import Transaction
+    from tracking.projection import IncomingEvent
+
+    events, ids = [], []
+    rows = (
+        Transaction.objects.filter(status__in=["in_progress", "stuck", "failed"])
+        .exclude(current_stage=None)
+        .order_by("-id")
+        .values_list("id", "correlation_id", "journey_id", "current_stage_id", "stage_status")
+    )
+    for txn_id, cid, journey_id, stage_id, stage_status in rows.iterator():
+        journey = journeys.by_id(journey_id)
+        position = next(s.position for s in journey.stages if s.id == stage_id)
+        if stage_status == "succeeded":
+            position += 1
+        if position >= len(journey.stages):
+            continue
+        events.append(
+            IncomingEvent(
+                event_id=f"{cid}-next",
+                correlation_id=cid,
+                journey=journey.slug,
+                stage=journey.stages[position].slug,
+                status="succeeded",
+                occurred_at=now - timedelta(seconds=len(events) % 600),
+            )
+        )
+        ids.append(txn_id)
+        if len(events) == count:
+            break
+    return events, ids
+
+
+def raw_refresh(cursor, ids: list[int], dirty: set) -> float:
+    began = time.perf_counter()
+    cursor.execute(
+        "SELECT transaction_id, occurred_at, status FROM tracking_event "
+        "WHERE transaction_id = ANY(%s)",
+        [ids],
+    )
+    cursor.fetchall()
+    cursor.execute("SELECT * FROM dashboards_fact WHERE transaction_id = ANY(%s)", [ids])
+    cursor.fetchall()
+    dims = "measure, journey, flow, region, business_unit, legal_entity"
+    cursor.execute(
+        f"SELECT bucket, {dims}, sum(count), sum(amount) FROM dashboards_fact "  # noqa: S608
+        f"WHERE bucket = ANY(%s) GROUP BY bucket, {dims}",
+        [sorted(dirty)],
+    )
+    cursor.fetchall()
+    for grain, finer, unit in ((3600, 300, "hour"), (86400, 3600, "day")):
+        parents = sorted({b - timedelta(seconds=int(b.timestamp()) % grain) for b in dirty})
+        cursor.execute(
+            f"SELECT date_trunc('{unit}', bucket), {dims}, sum(count), sum(amount) "  # noqa: S608
+            f"FROM dashboards_rollup WHERE grain = %s AND date_trunc('{unit}', bucket) = ANY(%s) "
+            f"GROUP BY 1, {dims}",
+            [finer, parents],
+        )
+        cursor.fetchall()
+    return time.perf_counter() - began
+
+
+def summary_requests(port: int, key: str, rounds: int) -> list[float]:
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {key}"}
+    times = []
+    for index in range(rounds + 20):
+        query = urlencode({"window": "30d", **FILTERS[index % len(FILTERS)]})
+        began = time.perf_counter()
+        conn.request("GET", f"/api/v1/metrics/summary?{query}", headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        spent = time.perf_counter() - began
+        if response.status != 200:
+            raise SystemExit(f"summary answered {response.status}: {body[:300]!r}")
+        if index >= 20:  # the first requests warm each gunicorn worker
+            times.append(spent)
+    return times
+
+
+def summary_sql(rounds: int, now) -> list[float]:
+    """The statements the summary runs, captured once per filter, then timed raw."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboards.summary import summary
+
+    statements = []
+    for filters in FILTERS:
+        with CaptureQueriesContext(connection) as captured:
+            summary("30d", filters, now)
+        statements.append([q["sql"] for q in captured.captured_queries])
+    times = []
+    with connection.cursor() as cursor:
+        for index in range(rounds + 20):
+            began = time.perf_counter()
+            for sql in statements[index % len(statements)]:
+                cursor.execute(sql)
+                cursor.fetchall()
+            if index >= 20:
+                times.append(time.perf_counter() - began)
+    return times
+
+
+def ledger_scan(cursor, now, rounds: int = 3) -> float:
+    """Part of the summary straight from the ledger: counts, money, stuck, latency p50/p95."""
+    spent = []
+    for filters in FILTERS[:rounds]:
+        where = " AND ".join(f"t.{k} = %s" for k in filters if k != "journey") or "true"
+        params = [v for k, v in filters.items() if k != "journey"]
+        began = time.perf_counter()
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE t.started_at >= %s), "
+            "sum(t.amount) FILTER (WHERE t.started_at >= %s), "
+            "count(*) FILTER (WHERE t.completed_at >= %s), "
+            "count(*) FILTER (WHERE t.status = 'failed'), count(*) FILTER (WHERE t.status = 'stuck'), "
+            "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY "
+            "(t.stage_times->>'invoice_posted')::timestamptz "
+            "- (t.stage_times->>'work_approved')::timestamptz) "
+            f"FROM tracking_transaction t WHERE {where}",  # noqa: S608
+            [now - timedelta(days=30)] * 3 + params,
+        )
+        cursor.fetchall()
+        spent.append(time.perf_counter() - began)
+    return statistics.median(spent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000, help="new events, incremental")
+    parser.add_argument("--late", type=int, default=10_000, help="newly late, for the sweep")
+    parser.add_argument("--requests", type=int, default=400, help="summary requests")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=8932)
+    args = parser.parse_args()
+
+    prepare_database(URL)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    import ledger_load
+    from dashboards import risk, rollups
+    from dashboards.models import FxRate, RiskSnapshot, Rollup
+    from tracking.ledger import record, run_atomic
+    from tracking.models import FlowAPIKey
+    from tracking.sweep import sweep
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE dashboards_rollup, dashboards_risksnapshot, dashboards_fxrate")
+    now = timezone.now()
+    for day in range(100):
+        date = (now - timedelta(days=day)).date()
+        FxRate.objects.create(date=date, currency="EUR", rate=Decimal("1.08") + Decimal(day % 7) / 100)
+        FxRate.objects.create(date=date, currency="GBP", rate=Decimal("1.26") + Decimal(day % 5) / 100)
+
+    print(f"loading {args.transactions:,} transactions with COPY ...", flush=True)
+    began = time.perf_counter()
+    events = ledger_load.load(
+        args.transactions,
+        now,
+        progress=lambda n, e: print(f"  {n:,} transactions, {e:,} events", end="\r", flush=True),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('tracking_transaction', 'id'), %s)",
+            [args.transactions],
+        )
+        cursor.execute("VACUUM ANALYZE tracking_transaction")
+        cursor.execute("VACUUM ANALYZE tracking_event")
+    print(
+        f"\nloaded {args.transactions:,} transactions, {events:,} events in "
+        f"{time.perf_counter() - began:,.0f} s",
+        flush=True,
+    )
+    caught_up, marked = timed(lambda: sweep(now=now).marked)
+    print(f"catch-up sweep: {marked:,} transactions marked stuck in {caught_up:,.1f} s\n")
+
+    print(f"{'step':<44}{'ms':>11}{'raw SQL ms':>10}{'ratio':>9}")
+    with connection.cursor() as cursor:
+        raw = raw_rebuild(cursor)
+    spent, result = timed(lambda: rollups.rebuild())
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE dashboards_fact")
+        cursor.execute("VACUUM ANALYZE dashboards_rollup")
+        cursor.execute("SELECT count(*) FROM dashboards_fact")
+        facts = cursor.fetchone()[0]
+    row(
+        "full rebuild",
+        spent,
+        raw,
+        f"{result.transactions:,} txns -> {facts:,} facts, {Rollup.objects.count():,} rollup rows",
+    )
+    spent, cells = timed(lambda: risk.snapshot(timezone.now()))
+    row("revenue-at-risk snapshot", spent, None, f"{cells:,} rows")
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        late = make_late(cursor, args.late, now)
+        cursor.execute("ANALYZE tracking_transaction")
+    raw = raw_sweep(connection, now)
+    spent, swept = timed(lambda: sweep(now=now))
+    row(f"stuck sweep, {late:,} newly late", spent, raw, f"{swept.marked:,} marked")
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        cursor.execute(
+            "SELECT id FROM tracking_transaction WHERE status = 'in_progress' "
+            "AND next_deadline_at <= %s LIMIT 1000",
+            [now],
+        )
+        cursor.fetchall()
+        raw = time.perf_counter() - began
+    spent, _ = timed(lambda: sweep(now=now))
+    row("stuck sweep, nothing late (every minute)", spent, raw)
+    spent, absorbed = timed(lambda: rollups.refresh(now=timezone.now()))
+    row("refresh after that sweep", spent, None, f"{absorbed.transactions:,} txns")
+
+    new, ids = next_events(args.events, timezone.now())
+    began = time.perf_counter()
+    for first in range(0, len(new), 500):
+        run_atomic(lambda batch=new[first : first + 500]: record(batch))
+    recorded = time.perf_counter() - began
+    print(f"{'(recorded ' + format(len(new), ',') + ' events in'} {recorded:.1f} s)")
+    spent, result = timed(lambda: rollups.refresh(now=timezone.now()))
+    with connection.cursor() as cursor:
+        raw = raw_refresh(cursor, ids, result.dirty)
+    row(
+        f"incremental refresh, {len(new):,} new events",
+        spent,
+        raw,
+        f"{result.transactions:,} txns, {result.buckets:,} buckets",
+    )
+    spent, _ = timed(lambda: risk.snapshot(timezone.now()))
+    row("revenue-at-risk snapshot", spent, None, f"{RiskSnapshot.objects.count():,} rows kept")
+
+    flow = ledger_load.flows()["billing"]
+    _, key = FlowAPIKey.objects.create_key(flow_id=flow, scopes=["read"], name="bench")
+    server = start_server(URL, args.port, args.workers)
+    try:
+        http_times = summary_requests(args.port, key, args.requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    sql_times = summary_sql(args.requests, timezone.now())
+    row(
+        "summary endpoint p50",
+        p(http_times, 0.5),
+        p(sql_times, 0.5),
+        "window=30d, 4 filters, HTTP",
+    )
+    row("summary endpoint p95", p(http_times, 0.95), p(sql_times, 0.95))
+    with connection.cursor() as cursor:
+        scan = ledger_scan(cursor, timezone.now())
+    row("ledger scan, part of the summary (median)", scan, None, "no rollups: for scale")
+
+
+if __name__ == "__main__":
+    main()
