@@ -8,9 +8,11 @@
    buckets (the cheapest aggregate a rebuild could be).
 3. Stuck sweep with N transactions newly late, beside the same UPDATE + outbox INSERT run as
    one raw statement (rolled back); and the idle sweep beside its index probe.
-4. Incremental refresh after N new events (recorded through the ledger, one per
-   transaction), beside the raw reads and GROUP BYs that refresh cannot avoid: the touched
-   transactions' events and facts, and the dirty buckets re-aggregated.
+4. Incremental refresh after N new events recorded through the ledger, twice: one event
+   each for N unfinished transactions anywhere in the 90 days (the worst case: their facts
+   touch buckets all over the history), then three events each for N/3 new transactions
+   (live traffic). Beside the raw reads and GROUP BYs of the same work: the touched
+   transactions' events, facts and rows, and their dirty buckets re-aggregated.
 5. ``GET /api/v1/metrics/summary`` (gunicorn on loopback, sequential requests, four filters)
    p50/p95, beside the same SQL statements run directly, and beside a scan of the ledger
    for part of the same figures (what the rollups save).
@@ -130,7 +132,7 @@ def next_events(count: int, now) -> tuple[list, list[int]]:
             continue
         events.append(
             IncomingEvent(
-                event_id=f"{cid}-next",
+                event_id=f"{cid}-{position}-{now:%H%M%S}",
                 correlation_id=cid,
                 journey=journey.slug,
                 stage=journey.stages[position].slug,
@@ -144,31 +146,64 @@ def next_events(count: int, now) -> tuple[list, list[int]]:
     return events, ids
 
 
-def raw_refresh(cursor, ids: list[int], dirty: set) -> float:
-    began = time.perf_counter()
-    cursor.execute(
-        "SELECT transaction_id, occurred_at, status FROM tracking_event "
-        "WHERE transaction_id = ANY(%s)",
-        [ids],
-    )
-    cursor.fetchall()
-    cursor.execute("SELECT * FROM dashboards_fact WHERE transaction_id = ANY(%s)", [ids])
-    cursor.fetchall()
-    dims = "measure, journey, flow, region, business_unit, legal_entity"
-    cursor.execute(
-        f"SELECT bucket, {dims}, sum(count), sum(amount) FROM dashboards_fact "  # noqa: S608
-        f"WHERE bucket = ANY(%s) GROUP BY bucket, {dims}",
-        [sorted(dirty)],
-    )
-    cursor.fetchall()
-    for grain, finer, unit in ((3600, 300, "hour"), (86400, 3600, "day")):
-        parents = sorted({b - timedelta(seconds=int(b.timestamp()) % grain) for b in dirty})
-        cursor.execute(
-            f"SELECT date_trunc('{unit}', bucket), {dims}, sum(count), sum(amount) "  # noqa: S608
-            f"FROM dashboards_rollup WHERE grain = %s AND date_trunc('{unit}', bucket) = ANY(%s) "
-            f"GROUP BY 1, {dims}",
-            [finer, parents],
+def live_events(count: int, now) -> tuple[list, list[int]]:
+    """Events as live traffic brings them: new billing transactions, three stages each."""
+    from tracking.projection import IncomingEvent
+
+    stages = ["work_approved", "invoice_generated", "invoice_posted"]
+    events = []
+    for n in range(count):
+        number, stage = divmod(n, len(stages))
+        cid = f"LIVE-{now:%H%M%S}-{number:06d}"
+        events.append(
+            IncomingEvent(
+                event_id=f"{cid}-{stage}",
+                correlation_id=cid,
+                journey="billing",
+                stage=stages[stage],
+                status="succeeded",
+                occurred_at=now - timedelta(seconds=900 - number % 600 - stage * 60),
+                amount=Decimal("1200.00") if stage == 0 else None,
+                currency="EUR" if stage == 0 else "",
+                facts={"region": "EMEA", "business_unit": "Advisory"} if stage == 0 else {},
+            )
         )
+    return events, []
+
+
+def raw_refresh(cursor, ids: list[int], dirty: set) -> float:
+    """The reads a refresh needs, plus re-aggregating its dirty buckets at three grains."""
+    dims = "measure, journey, flow, region, business_unit, legal_entity"
+    hours = {b - timedelta(seconds=int(b.timestamp()) % 3600) for b in dirty}
+    days = {b - timedelta(seconds=int(b.timestamp()) % 86400) for b in dirty}
+    began = time.perf_counter()
+    for sql, params in (
+        (
+            "SELECT transaction_id, occurred_at, status FROM tracking_event "
+            "WHERE transaction_id = ANY(%s)",
+            [ids],
+        ),
+        ("SELECT * FROM dashboards_fact WHERE transaction_id = ANY(%s)", [ids]),
+        ("SELECT * FROM tracking_transaction WHERE id = ANY(%s)", [ids]),
+        (
+            f"SELECT bucket, {dims}, sum(count), sum(amount) FROM dashboards_fact "
+            f"WHERE bucket = ANY(%s) GROUP BY bucket, {dims}",
+            [sorted(dirty)],
+        ),
+        (
+            f"SELECT h.start, {dims}, sum(count), sum(amount) FROM unnest(%s::timestamptz[]) "
+            "AS h(start) JOIN dashboards_rollup ON grain = 300 AND bucket >= h.start "
+            f"AND bucket < h.start + interval '1 hour' GROUP BY 1, {dims}",
+            [sorted(hours)],
+        ),
+        (
+            f"SELECT d.start, {dims}, sum(count), sum(amount) FROM unnest(%s::timestamptz[]) "
+            "AS d(start) JOIN dashboards_rollup ON grain = 3600 AND bucket >= d.start "
+            f"AND bucket < d.start + interval '1 day' GROUP BY 1, {dims}",
+            [sorted(days)],
+        ),
+    ):
+        cursor.execute(sql, params)
         cursor.fetchall()
     return time.perf_counter() - began
 
@@ -228,11 +263,12 @@ def ledger_scan(cursor, now, rounds: int = 3) -> float:
             "SELECT count(*) FILTER (WHERE t.started_at >= %s), "
             "sum(t.amount) FILTER (WHERE t.started_at >= %s), "
             "count(*) FILTER (WHERE t.completed_at >= %s), "
-            "count(*) FILTER (WHERE t.status = 'failed'), count(*) FILTER (WHERE t.status = 'stuck'), "
+            "count(*) FILTER (WHERE t.status = 'failed'), "
+            "count(*) FILTER (WHERE t.status = 'stuck'), "
             "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY "
             "(t.stage_times->>'invoice_posted')::timestamptz "
             "- (t.stage_times->>'work_approved')::timestamptz) "
-            f"FROM tracking_transaction t WHERE {where}",  # noqa: S608
+            f"FROM tracking_transaction t WHERE {where}",
             [now - timedelta(days=30)] * 3 + params,
         )
         cursor.fetchall()
@@ -254,10 +290,10 @@ def main() -> None:
     import django
 
     django.setup()
+    import ledger_load
     from django.db import connection
     from django.utils import timezone
 
-    import ledger_load
     from dashboards import risk, rollups
     from dashboards.models import FxRate, RiskSnapshot, Rollup
     from tracking.ledger import record, run_atomic
@@ -269,8 +305,9 @@ def main() -> None:
     now = timezone.now()
     for day in range(100):
         date = (now - timedelta(days=day)).date()
-        FxRate.objects.create(date=date, currency="EUR", rate=Decimal("1.08") + Decimal(day % 7) / 100)
-        FxRate.objects.create(date=date, currency="GBP", rate=Decimal("1.26") + Decimal(day % 5) / 100)
+        for currency, base, cycle in (("EUR", "1.08", 7), ("GBP", "1.26", 5)):
+            rate = Decimal(base) + Decimal(day % cycle) / 100
+            FxRate.objects.create(date=date, currency=currency, rate=rate)
 
     print(f"loading {args.transactions:,} transactions with COPY ...", flush=True)
     began = time.perf_counter()
@@ -333,21 +370,30 @@ def main() -> None:
     spent, absorbed = timed(lambda: rollups.refresh(now=timezone.now()))
     row("refresh after that sweep", spent, None, f"{absorbed.transactions:,} txns")
 
-    new, ids = next_events(args.events, timezone.now())
-    began = time.perf_counter()
-    for first in range(0, len(new), 500):
-        run_atomic(lambda batch=new[first : first + 500]: record(batch))
-    recorded = time.perf_counter() - began
-    print(f"{'(recorded ' + format(len(new), ',') + ' events in'} {recorded:.1f} s)")
-    spent, result = timed(lambda: rollups.refresh(now=timezone.now()))
-    with connection.cursor() as cursor:
-        raw = raw_refresh(cursor, ids, result.dirty)
-    row(
-        f"incremental refresh, {len(new):,} new events",
-        spent,
-        raw,
-        f"{result.transactions:,} txns, {result.buckets:,} buckets",
-    )
+    for label, (new, ids) in (
+        ("one each, old txns", next_events(args.events, timezone.now())),
+        ("3 each, new txns", live_events(args.events, timezone.now())),
+    ):
+        began = time.perf_counter()
+        for first in range(0, len(new), 500):
+            run_atomic(lambda batch=new[first : first + 500]: record(batch))
+        recorded = time.perf_counter() - began
+        print(f"(recorded {len(new):,} events in {recorded:.1f} s)")
+        spent, result = timed(lambda: rollups.refresh(now=timezone.now()))
+        with connection.cursor() as cursor:
+            if not ids:  # new transactions: their ids are known once recorded
+                cursor.execute(
+                    "SELECT id FROM tracking_transaction WHERE correlation_id = ANY(%s)",
+                    [sorted({e.correlation_id for e in new})],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+            raw = raw_refresh(cursor, ids, result.dirty)
+        row(
+            f"incremental refresh, {len(new):,} events ({label})",
+            spent,
+            raw,
+            f"{result.transactions:,} txns, {result.buckets:,} buckets",
+        )
     spent, _ = timed(lambda: risk.snapshot(timezone.now()))
     row("revenue-at-risk snapshot", spent, None, f"{RiskSnapshot.objects.count():,} rows kept")
 

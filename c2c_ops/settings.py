@@ -97,6 +97,10 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
+    if not env_bool("DB_JIT", False):
+        # Dashboard reads sum a few hundred thousand rollup rows: the planner's estimate
+        # triggers JIT compilation, which costs more than the query (bench/metrics.py).
+        _db["OPTIONS"].setdefault("options", "-c jit=off")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -15,6 +15,7 @@ amount in the reporting currency. Measures:
 - ``unpriced``: a transaction whose currency has no FX rate (its money is left out).
 """
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ MAX_BIN = 120  # 2**30 s: about 34 years
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a transaction's facts share few moments
 def bucket_of(moment: datetime) -> datetime:
     seconds = int((moment - _EPOCH).total_seconds())
     return _EPOCH + timedelta(seconds=seconds - seconds % int(BUCKET.total_seconds()))

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Sum
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
-from tracking.bulk import insert, pg_query, register_staging, upsert
+from tracking.bulk import delete_by_keys, insert, pg_query, register_staging, rows_by_keys, upsert
 from tracking.ledger import schedule
 from tracking.models import ChangedTransaction, Event, Flow, Journey, Transaction
 
@@ -154,14 +154,24 @@ def refresh(
 
 
 def _claim(now: datetime, chunk: int) -> list[int]:
+    """Take up to ``chunk`` due entries off the feed; rows another worker holds are skipped."""
+    if connection.vendor == "postgresql":
+        table = ChangedTransaction._meta.db_table
+        return [
+            row[0]
+            for row in pg_query(
+                f"DELETE FROM {table} WHERE transaction_id IN ("  # noqa: S608
+                f"SELECT transaction_id FROM {table} WHERE due_at <= %s ORDER BY due_at "
+                "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING transaction_id",
+                [now, chunk],
+            )
+        ]
     ids = list(
         ChangedTransaction.objects.filter(due_at__lte=now)
         .order_by("due_at")
-        .select_for_update(skip_locked=True)
         .values_list("transaction_id", flat=True)[:chunk]
     )
-    if ids:
-        ChangedTransaction.objects.filter(transaction_id__in=ids).delete()
+    delete_by_keys(ChangedTransaction, "transaction", ids)
     return ids
 
 
@@ -172,32 +182,17 @@ def _subtract(deltas: Deltas, facts: dict[tuple, tuple]) -> None:
         held[1] -= amount or 0
 
 
-def _fetch(queryset: QuerySet) -> list[tuple]:
-    """The rows of a ``values_list`` query; on PostgreSQL in binary, all at once.
-
-    Text timestamps parsed one by one and rows fetched a hundred at a time cost more than
-    the rest of a refresh put together.
-    """
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    sql, params = queryset.query.sql_with_params()
-    return pg_query(sql, params)
-
-
 def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Deltas]:
     """Rebuild the facts and risk clocks of these transactions; what the rollups gain."""
     outcomes: dict[int, list[tuple[datetime, str]]] = {i: [] for i in ids}
-    for txn_id, occurred_at, status in _fetch(
-        Event.objects.filter(transaction_id__in=ids)
-        .exclude(status="started")
-        .values_list("transaction_id", "occurred_at", "status")
+    for txn_id, occurred_at, status in rows_by_keys(
+        Event, "transaction", ids, ["transaction", "occurred_at", "status"]
     ):
-        outcomes[txn_id].append((occurred_at, status))
+        if status != "started":
+            outcomes[txn_id].append((occurred_at, status))
     old: dict[int, dict[tuple, tuple]] = {i: {} for i in ids}  # key -> (count, amount, id)
-    for txn_id, bucket, measure, *rest in _fetch(
-        Fact.objects.filter(transaction_id__in=ids).values_list(
-            "transaction_id", "bucket", "measure", *DIMENSIONS, "count", "amount", "id"
-        )
+    for txn_id, bucket, measure, *rest in rows_by_keys(
+        Fact, "transaction", ids, [*_FACT_COLUMNS, "id"]
     ):
         old[txn_id][(bucket, measure, *rest[:-3])] = tuple(rest[-3:])
 
@@ -208,7 +203,7 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
     changed = 0
     deltas: Deltas = {}
     found: set[int] = set()
-    for row in _fetch(Transaction.objects.filter(id__in=ids).values_list(*_TXN_FIELDS)):
+    for row in rows_by_keys(Transaction, "id", ids, _TXN_FIELDS):
         values = dict(zip(_TXN_FIELDS, row, strict=True))
         txn_id = values["id"]
         found.add(txn_id)
@@ -261,10 +256,9 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
     for txn_id in set(ids) - found:
         _subtract(deltas, old[txn_id])
 
-    if gone:
-        Fact.objects.filter(id__in=gone).delete()
+    delete_by_keys(Fact, "id", gone)
     insert(Fact, _FACT_COLUMNS, new_facts)
-    RiskClock.objects.filter(transaction_id__in=ids).delete()
+    delete_by_keys(RiskClock, "transaction", ids)
     insert(RiskClock, _CLOCK_COLUMNS, clocks)
     schedule(rechecks)
     return changed, {key: v for key, v in deltas.items() if v[0] or v[1]}
@@ -282,15 +276,19 @@ def add_to_rollups(deltas: Deltas) -> None:
         written = upsert(
             Rollup,
             _ROLLUP_COLUMNS,
-            [(grain, *key, count, amount) for key, (count, amount) in merged.items()],
+            # In key order, so the probes walk the unique index instead of jumping about;
+            # a fact that moved within an hour or a day changes nothing there.
+            [
+                (grain, *key, count, amount)
+                for key, (count, amount) in sorted(merged.items())
+                if count or amount
+            ],
             conflict=["grain", "bucket", "measure", *DIMENSIONS],
             accumulate=["count", "amount"],
             returning=["id", "count"],
         )
         # A key whose last fact went away leaves nothing behind.
-        empty = [row_id for row_id, count in written if count == 0]
-        if empty:
-            Rollup.objects.filter(id__in=empty).delete()
+        delete_by_keys(Rollup, "id", [row_id for row_id, count in written if count == 0])
 
 
 def aggregate_all() -> None:
@@ -322,8 +320,10 @@ def _insert_select(grain: int, rows) -> None:
     )
     table = connection.ops.quote_name(Rollup._meta.db_table)
     with connection.cursor() as cursor:
+        # In bucket order: a window's rows then sit on few pages, which dashboards read.
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT %s, * FROM ({sql}) AS grouped",  # noqa: S608
+            f"INSERT INTO {table} ({columns}) SELECT %s, * FROM ({sql}) AS grouped "  # noqa: S608
+            "ORDER BY 1, 2",
             [grain, *params],
         )
 
@@ -357,7 +357,8 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
                 f"INSERT INTO {table} (transaction_id, due_at) "  # noqa: S608
                 f"SELECT id, %s FROM {Transaction._meta.db_table} WHERE true "
                 "ON CONFLICT (transaction_id) DO UPDATE SET due_at = excluded.due_at",
-                [now],
+                # SQLite compares stored text: the value must be in the ORM's own format.
+                [connection.ops.adapt_datetimefield_value(now)],
             )
     context = Context.load()
     result = RefreshResult()

@@ -4,7 +4,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from .models import RiskSnapshot, Rollup, SlaPolicy
 from .queries import (
@@ -49,7 +49,12 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
     start, end = window_bounds(now, parse_window(window_text))
-    measures = totals(start, end, filters)
+    latency = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
+    # Latency bins are most rollup rows: read only the billing-latency policy's.
+    wanted = ~Q(measure__startswith="latency:")
+    if latency:
+        wanted |= Q(measure__startswith=f"latency:{latency.id}:")
+    measures = totals(start, end, filters, wanted)
 
     def count(name: str) -> int:
         return int(measures.get(name, [0])[0] or 0)
@@ -67,7 +72,6 @@ def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
                 "objective": float(policy.objective),
             }
         )
-    latency = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
     bins = histogram(measures, latency.id) if latency else {}
     ok, failed = count("ev_ok"), count("ev_failed")
     taken, risk = latest_risk(filters)

@@ -4,23 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboards', '0002_seed_policies'),
+        ("dashboards", "0002_seed_policies"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='rollup',
-            name='rollup_grain_bucket',
+            model_name="rollup",
+            name="rollup_grain_bucket",
         ),
         migrations.AlterField(
-            model_name='rollup',
-            name='amount',
+            model_name="rollup",
+            name="amount",
             field=models.DecimalField(decimal_places=2, default=0, max_digits=20),
         ),
         migrations.AddConstraint(
-            model_name='rollup',
-            constraint=models.UniqueConstraint(fields=('grain', 'bucket', 'measure', 'journey', 'flow', 'region', 'business_unit', 'legal_entity'), name='rollup_key'),
+            model_name="rollup",
+            constraint=models.UniqueConstraint(
+                fields=(
+                    "grain",
+                    "bucket",
+                    "measure",
+                    "journey",
+                    "flow",
+                    "region",
+                    "business_unit",
+                    "legal_entity",
+                ),
+                name="rollup_key",
+            ),
         ),
     ]
