@@ -4,7 +4,7 @@ Run every minute by Celery beat (``tracking.tasks.sweep_stuck``) and by
 ``manage.py compute_metrics``. It reads only the partial index of moving transactions by
 deadline, so its cost follows the number newly late, not the size of the ledger. Each
 transaction it marks gets one outbox row: a second run, or two at once, find nothing more
-to mark (rows are claimed with ``FOR UPDATE SKIP LOCKED`` and re-checked in the update).
+to mark (the update re-checks each row's status and deadline as it writes it).
 
 Failed transactions are left alone: a failure not retried in time stays ``failed``, the
 stronger signal. Newer progress reported by a flow clears ``stuck`` (see projection).
@@ -13,11 +13,11 @@ stronger signal. Newer progress reported by a flow clears ``stuck`` (see project
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .bulk import insert
+from .bulk import insert, pg_query
 from .ledger import CHANGE_COLUMNS, mark_changed
 from .models import StatusChange, Transaction, TransactionStatus
 
@@ -42,24 +42,40 @@ def sweep(now: datetime | None = None, batch: int = BATCH) -> SweepResult:
             return result
 
 
+# One statement marks a batch and returns it. Concurrent writers are handled by the
+# re-checked conditions: an UPDATE that waited on a row evaluates them again on the row's
+# new version, so a transaction that moved meanwhile (or that another sweep marked) is
+# skipped. Locking the rows first (FOR UPDATE) would write each one twice.
+_MARK = (
+    "UPDATE tracking_transaction SET status = 'stuck', version = version + 1, updated_at = %s "
+    "WHERE status = 'in_progress' AND next_deadline_at <= %s AND id IN ("
+    "SELECT id FROM tracking_transaction WHERE status = 'in_progress' "
+    "AND next_deadline_at <= %s ORDER BY next_deadline_at LIMIT %s) "
+    "RETURNING id, correlation_id, journey_id, current_stage_id, stage_event_id"
+)
+
+
+def _late(now: datetime, batch: int) -> list[tuple]:
+    if connection.vendor == "postgresql":
+        return pg_query(_MARK, [now, now, now, batch])
+    late = list(
+        Transaction.objects.filter(status=TransactionStatus.IN_PROGRESS, next_deadline_at__lte=now)
+        .order_by("next_deadline_at")
+        .values_list("id", "correlation_id", "journey_id", "current_stage_id", "stage_event_id")[
+            :batch
+        ]
+    )
+    Transaction.objects.filter(id__in=[row[0] for row in late]).update(
+        status=TransactionStatus.STUCK, version=F("version") + 1, updated_at=now
+    )
+    return late
+
+
 def _sweep_batch(now: datetime, batch: int) -> int:
     with transaction.atomic():
-        late = list(
-            Transaction.objects.filter(
-                status=TransactionStatus.IN_PROGRESS, next_deadline_at__lte=now
-            )
-            .order_by("next_deadline_at")
-            .select_for_update(skip_locked=True)
-            .values_list(
-                "id", "correlation_id", "journey_id", "current_stage_id", "stage_event_id"
-            )[:batch]
-        )
+        late = _late(now, batch)
         if not late:
             return 0
-        ids = [row[0] for row in late]
-        Transaction.objects.filter(
-            id__in=ids, status=TransactionStatus.IN_PROGRESS, next_deadline_at__lte=now
-        ).update(status=TransactionStatus.STUCK, version=F("version") + 1, updated_at=now)
         insert(
             StatusChange,
             CHANGE_COLUMNS,
@@ -68,5 +84,5 @@ def _sweep_batch(now: datetime, batch: int) -> int:
                 for txn_id, cid, journey, stage, event in late
             ],
         )
-        mark_changed(ids, now)
+        mark_changed([row[0] for row in late], now)
         return len(late)
