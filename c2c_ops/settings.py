@@ -126,6 +126,9 @@ CELERY_TIMEZONE = "UTC"
 # Every minute: mark late transactions stuck, fold changes into the rollups, then take the
 # revenue-at-risk snapshot. Each task is safe to overlap with a slow previous run.
 METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=1)
+# Summaries are cached until a refresh, rebuild or snapshot changes the figures behind them
+# (dashboards/freshness.py); this bounds how long one is kept. 0 turns the cache off.
+METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 300, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     name: {
         "task": task,

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from tracking.models import Flow, Journey, Transaction, TransactionStatus
 
+from . import freshness
 from .fx import Rates
 from .models import RiskClock, RiskSnapshot
 from .models.risk import RiskAge, RiskReason
@@ -125,6 +126,7 @@ def snapshot(now: datetime | None = None) -> int:
     cells = assess(now)
     hour = now.replace(minute=0, second=0, microsecond=0)
     with transaction.atomic():
+        freshness.bump()
         RiskSnapshot.objects.filter(taken_at__lt=now - MINUTE_HISTORY, hourly=False).delete()
         RiskSnapshot.objects.filter(taken_at__lt=now - HISTORY).delete()
         # The first snapshot of each hour is kept for the long history.

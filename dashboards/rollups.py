@@ -24,7 +24,7 @@ from tracking.bulk import delete_by_keys, insert, pg_query, register_staging, ro
 from tracking.ledger import schedule
 from tracking.models import ChangedTransaction, Event, Flow, Journey, Transaction
 
-from . import calendars
+from . import calendars, freshness
 from .facts import Policy, TxnView, derive
 from .fx import Rates
 from .models import Fact, RiskClock, Rollup, SlaPolicy
@@ -143,6 +143,8 @@ def refresh(
             context = context or Context.load()
             changed, deltas = _process(ids, context, now)
             add_to_rollups(deltas)
+            if deltas:
+                freshness.bump()
         dirty = {key[0] for key in deltas}
         result.transactions += len(ids)
         result.changed += changed
@@ -379,5 +381,6 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
         _take_turn(wait=True)
         _empty(Rollup)
         aggregate_all()
+        freshness.bump()
     result.buckets = len(result.dirty)
     return result

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, Sum
 
+from . import freshness
 from .models import RiskSnapshot, Rollup, SlaPolicy
 from .queries import (
     FILTERS,
@@ -45,6 +46,16 @@ def _policies(filters: dict[str, str]) -> list[SlaPolicy]:
 
 def _ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 6)
+
+
+def cached_summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
+    """``summary``, reused until the figures change or the window moves to the next bucket."""
+    _, end = window_bounds(now, parse_window(window_text))
+    return freshness.cached(
+        "summary",
+        [window_text, filters, end.isoformat()],
+        lambda: summary(window_text, filters, now),
+    )
 
 
 def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -36,6 +37,7 @@ def _seeded(request):
         seed(Journey, Stage, Group)
         metric_seeds.seed(BusinessCalendar, SlaPolicy, Journey, Stage)
     journeys.invalidate()
+    cache.clear()  # cached figures belong to the database of the test that made them
     yield
     journeys.invalidate()
 

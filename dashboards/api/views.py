@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from tracking.api.auth import CanRead
 
 from ..queries import FILTERS, BadQuery
-from ..summary import GROUPS, SERIES_METRICS, series, summary
+from ..summary import GROUPS, SERIES_METRICS, cached_summary, series
 
 _FILTER_PARAMS = [OpenApiParameter(name, str, description=f"Only this {name}.") for name in FILTERS]
 _WINDOW = OpenApiParameter("window", str, description="24h, 7d, 30d (default), 12w; at most 400d")
@@ -26,7 +26,7 @@ class SummaryView(APIView):
     @extend_schema(parameters=[_WINDOW, *_FILTER_PARAMS], responses={200: dict})
     def get(self, request):
         try:
-            body = summary(
+            body = cached_summary(
                 request.query_params.get("window", "30d"), _filters(request), timezone.now()
             )
         except BadQuery as exc:

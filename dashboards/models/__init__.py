@@ -1,4 +1,4 @@
-from .facts import Fact, RiskClock, Rollup
+from .facts import Fact, MetricsVersion, RiskClock, Rollup
 from .policies import BusinessCalendar, FxRate, Holiday, SlaKind, SlaPolicy
 from .risk import RiskSnapshot
 
@@ -7,6 +7,7 @@ __all__ = [
     "Fact",
     "FxRate",
     "Holiday",
+    "MetricsVersion",
     "RiskClock",
     "RiskSnapshot",
     "Rollup",

@@ -93,3 +93,17 @@ class RiskClock(Dimensions):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} due {self.deadline}"
+
+
+class MetricsVersion(models.Model):
+    """One counter that moves, in the same database transaction, whenever a figure changes.
+
+    Refreshes that change rollups, rebuilds, risk snapshots and policy edits move it;
+    readers cache what they computed under its value (``dashboards.freshness``). It starts
+    at a random value, so a recreated database never meets an old cache entry.
+    """
+
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return str(self.version)
