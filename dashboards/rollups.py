@@ -106,10 +106,13 @@ Deltas = dict[tuple, list]  # (bucket, measure, *dimensions) -> [count, amount] 
 class RefreshResult:
     transactions: int = 0
     changed: int = 0
-    buckets: int = 0
     chunks: int = 0
     skipped: bool = False
-    dirty: set[datetime] = field(default_factory=set)
+    dirty: set[datetime] = field(default_factory=set)  # 5-minute buckets whose rollups moved
+
+    @property
+    def buckets(self) -> int:
+        return len(self.dirty)
 
 
 def _take_turn(wait: bool) -> bool:
@@ -145,11 +148,9 @@ def refresh(
             add_to_rollups(deltas)
             if deltas:
                 freshness.bump()
-        dirty = {key[0] for key in deltas}
         result.transactions += len(ids)
         result.changed += changed
-        result.buckets += len(dirty)
-        result.dirty |= dirty
+        result.dirty |= {key[0] for key in deltas}
         result.chunks += 1
         if progress:
             progress(result)
@@ -177,11 +178,15 @@ def _claim(now: datetime, chunk: int) -> list[int]:
     return ids
 
 
+def _add(deltas: Deltas, key: tuple, count: int, amount: Decimal | None, sign: int = 1) -> None:
+    held = deltas.setdefault(key, [0, Decimal(0)])
+    held[0] += sign * count
+    held[1] += sign * (amount or 0)
+
+
 def _subtract(deltas: Deltas, facts: dict[tuple, tuple]) -> None:
     for key, (count, amount, *_) in facts.items():
-        held = deltas.setdefault(key, [0, Decimal(0)])
-        held[0] -= count
-        held[1] -= amount or 0
+        _add(deltas, key, count, amount, sign=-1)
 
 
 def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Deltas]:
@@ -238,11 +243,9 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
                 continue
             differs = True
             if held is not None:
-                _subtract(deltas, {key: held})
+                _add(deltas, key, held[0], held[1], sign=-1)
                 gone.append(held[2])
-            add = deltas.setdefault(key, [0, Decimal(0)])
-            add[0] += count
-            add[1] += amount or 0
+            _add(deltas, key, count, amount)
             new_facts.append((txn_id, *key, count, amount))
         if before:  # facts it no longer has
             differs = True
@@ -271,10 +274,7 @@ def add_to_rollups(deltas: Deltas) -> None:
     for grain in (FIVE_MINUTES, HOUR, DAY):
         merged: Deltas = {}
         for (bucket, *rest), (count, amount) in deltas.items():
-            key = (floor(bucket, grain), *rest) if grain != FIVE_MINUTES else (bucket, *rest)
-            held = merged.setdefault(key, [0, Decimal(0)])
-            held[0] += count
-            held[1] += amount
+            _add(merged, (floor(bucket, grain), *rest), count, amount)
         written = upsert(
             Rollup,
             _ROLLUP_COLUMNS,
@@ -382,5 +382,4 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
         _empty(Rollup)
         aggregate_all()
         freshness.bump()
-    result.buckets = len(result.dirty)
     return result
