@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("C2C_VAR_DIR", str(BASE_DIR / "var")))
@@ -144,6 +144,20 @@ CELERY_BEAT_SCHEDULE = {
         ("snapshot-risk", "dashboards.tasks.snapshot_risk"),
     )
 }
+# Exceptions: open and resolve cases from the ledger's outbox, wake snoozed cases, and
+# resend replays whose sender died or whose retry is due.
+EXCEPTIONS_INTERVAL_SECONDS = env_int("EXCEPTIONS_INTERVAL_SECONDS", 15, minimum=1)
+CELERY_BEAT_SCHEDULE |= {
+    name: {
+        "task": task,
+        "schedule": EXCEPTIONS_INTERVAL_SECONDS,
+        "options": {"expires": EXCEPTIONS_INTERVAL_SECONDS},
+    }
+    for name, task in (
+        ("exception-intake", "exceptions.tasks.intake_changes"),
+        ("exception-housekeeping", "exceptions.tasks.housekeeping"),
+    )
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -224,6 +238,21 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "USD").upper()
 # The SLA policy whose start-to-end times are "billing latency" in the summary.
 BILLING_LATENCY_POLICY = env_str("BILLING_LATENCY_POLICY", "billing-latency")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+
+# --- Exceptions and replays ----------------------------------------------------------------
+# Cases whose flow names no owner team, and that no ownership rule routes, go to this team.
+EXCEPTIONS_DEFAULT_TEAM = env_str("EXCEPTIONS_DEFAULT_TEAM", "operations")
+# A replay of a transaction worth more than this (reporting currency) waits for a second
+# operator's approval. 0 makes every replay need one.
+REPLAY_APPROVAL_THRESHOLD = env_decimal("REPLAY_APPROVAL_THRESHOLD", "10000")
+# At most this many replays are sent to one flow per minute; the rest wait their turn.
+REPLAY_RATE_PER_MINUTE = env_int("REPLAY_RATE_PER_MINUTE", 30, minimum=1)
+REPLAY_TIMEOUT_SECONDS = env_int("REPLAY_TIMEOUT_SECONDS", 10, minimum=1)
+REPLAY_MAX_ATTEMPTS = env_int("REPLAY_MAX_ATTEMPTS", 6, minimum=1)
+# First retry delay after a 5xx or a timeout; doubled each attempt, with jitter, up to 15 min.
+REPLAY_RETRY_SECONDS = env_int("REPLAY_RETRY_SECONDS", 10, minimum=0)
+# A sent replay whose stage the flow has not reported succeeded (or failed) by then fails.
+REPLAY_CONFIRM_SECONDS = env_int("REPLAY_CONFIRM_SECONDS", 6 * 3600, minimum=60)
 
 # --- OpenTelemetry (the app's own traces) ---------------------------------------------------
 # Exporting is off unless an OTLP endpoint is configured with the standard variables.

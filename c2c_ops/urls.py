@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/traces", export_traces, name="otlp-traces"),
     path("api/v1/", include("tracking.api.urls")),
     path("api/v1/", include("dashboards.api.urls")),
+    path("api/v1/", include("exceptions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),

@@ -43,3 +43,8 @@ class CanIngest(ScopePermission):
 class CanRead(ScopePermission):
     scope = "read"
     message = "Reading the ledger needs the read scope or the viewer role."
+
+
+class CanOperate(ScopePermission):
+    scope = "operate"
+    message = "Acting on exceptions needs the operate scope or the operator role."

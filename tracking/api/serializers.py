@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.db.models import Count, Max, Min, Q
 from rest_framework import serializers
 
@@ -119,6 +121,11 @@ class EventSerializer(serializers.ModelSerializer):
         return {"code": obj.error_code, "message": obj.error_message}
 
 
+# Other apps add sections to a transaction's detail (the exception queue adds its cases,
+# replays and audit entries) without tracking importing them: dependencies point one way.
+DETAIL_SECTIONS: dict[str, Callable[[Transaction], object]] = {}
+
+
 class TransactionDetailSerializer(TransactionSerializer):
     stages = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
@@ -126,6 +133,12 @@ class TransactionDetailSerializer(TransactionSerializer):
 
     class Meta(TransactionSerializer.Meta):
         fields = [*TransactionSerializer.Meta.fields, "stages", "events", "spans"]
+
+    def to_representation(self, instance: Transaction) -> dict:
+        data = super().to_representation(instance)
+        for name, section in DETAIL_SECTIONS.items():
+            data[name] = section(instance)
+        return data
 
     def get_stages(self, obj: Transaction) -> list[dict]:
         journey = journeys.by_id(obj.journey_id)

@@ -1,0 +1,402 @@
+"""Cases from the ledger's outbox: open on a failure or a stuck stage, bump repeats, and
+resolve by themselves when the stage later succeeds or the transaction moves on.
+
+The consumer claims a batch of unprocessed ``StatusChange`` rows (``SKIP LOCKED``, so
+workers share the work) and marks them processed in the same database transaction as the
+cases it writes: a crash leaves the batch unprocessed, and a second run finds it claimed.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from dashboards.fx import Rates
+from tracking import journeys
+from tracking.models import Event, Flow, StatusChange, Transaction
+
+from . import audit
+from .actors import SYSTEM, rule_actor
+from .models import (
+    LIVE_STATUSES,
+    PENDING_REPLAYS,
+    CaseKind,
+    CaseStatus,
+    ExceptionCase,
+    Replay,
+    ReplayStatus,
+)
+from .routing import Router
+
+BATCH = 500
+
+
+@dataclass
+class IntakeResult:
+    changes: int = 0
+    opened: int = 0
+    bumped: int = 0
+    resolved: int = 0
+
+
+def consume(batch: int = BATCH, now: datetime | None = None) -> IntakeResult:
+    """Process every unprocessed status change, ``batch`` per database transaction."""
+    total = IntakeResult()
+    while True:
+        with transaction.atomic():
+            changes = list(
+                StatusChange.objects.filter(processed=None)
+                .order_by("id")
+                .select_for_update(skip_locked=True)[:batch]
+            )
+            if not changes:
+                return total
+            result = _Batch(changes, now or timezone.now()).run()
+            StatusChange.objects.filter(id__in=[c.id for c in changes]).update(
+                processed=now or timezone.now()
+            )
+        for name in ("changes", "opened", "bumped", "resolved"):
+            setattr(total, name, getattr(total, name) + getattr(result, name))
+        if len(changes) < batch:
+            return total
+
+
+def waiting_stage_id(journey_id: int, stage_id: int | None, stage_succeeded: bool) -> int | None:
+    """The stage a stuck transaction waits for: the next one after a success, else its own."""
+    info = journeys.by_id(journey_id)
+    if info is None or stage_id is None:
+        return stage_id
+    stage = next((s for s in info.stages if s.id == stage_id), None)
+    if stage is None or not stage_succeeded:
+        return stage_id
+    later = [s for s in info.stages if s.position == stage.position + 1]
+    return later[0].id if later else stage_id
+
+
+class _Batch:
+    def __init__(self, changes: list[StatusChange], now: datetime) -> None:
+        self.changes = changes
+        self.now = now
+        self.result = IntakeResult(changes=len(changes))
+        txn_ids = {c.transaction_id for c in changes}
+        self.txns = {t.id: t for t in Transaction.objects.filter(id__in=txn_ids)}
+        event_ids = {c.event_id for c in changes if c.event_id}
+        self.events = {
+            e["event_id"]: e
+            for e in Event.objects.filter(event_id__in=event_ids).values(
+                "event_id", "status", "flow_id"
+            )
+        }
+        self.live: dict[tuple[int, int], ExceptionCase] = {
+            (c.transaction_id, c.stage_id): c
+            for c in ExceptionCase.objects.filter(
+                transaction_id__in=txn_ids, status__in=LIVE_STATUSES
+            )
+        }
+        self.replays = list(
+            Replay.objects.filter(transaction_id__in=txn_ids, status__in=PENDING_REPLAYS)
+        )
+        self._rates: Rates | None = None
+        self._router: Router | None = None
+        self._flows: dict[int, Flow] | None = None
+        self.new: list[ExceptionCase] = []
+        self.bumped: dict[int, ExceptionCase] = {}
+        self.entries: list = []
+
+    def run(self) -> IntakeResult:
+        for change in self.changes:
+            if change.transaction_id not in self.txns or change.stage_id is None:
+                continue
+            if change.to_status == "failed":
+                self._failed(change)
+                self._fail_sent_replays(change)
+            elif change.to_status == "stuck":
+                self._stuck(change)
+        self._write_new()
+        self._reconcile()
+        ExceptionCase.objects.bulk_update(
+            list(self.bumped.values()),
+            ["occurrences", "last_seen_at", "kind", "error_code", "error_message", "event_id"],
+        )
+        audit.AuditEntry.objects.bulk_create(self.entries)
+        return self.result
+
+    # --- opening and bumping -------------------------------------------------------------
+    def _failed(self, change: StatusChange) -> None:
+        case = self.live.get((change.transaction_id, change.stage_id))
+        if case is not None:
+            case.kind = CaseKind.FAILED
+            case.error_code, case.error_message = change.error_code, change.error_message
+            case.event_id = change.event_id or case.event_id
+            self._bump(case, change)
+            return
+        event = self.events.get(change.event_id, {})
+        self._open(change, change.stage_id, CaseKind.FAILED, event.get("flow_id"))
+
+    def _stuck(self, change: StatusChange) -> None:
+        event = self.events.get(change.event_id, {})
+        stage_id = waiting_stage_id(
+            change.journey_id, change.stage_id, event.get("status") == "succeeded"
+        )
+        case = self.live.get((change.transaction_id, stage_id))
+        if case is not None:
+            self._bump(case, change)
+            return
+        self._open(change, stage_id, CaseKind.STUCK, None)
+
+    def _bump(self, case: ExceptionCase, change: StatusChange) -> None:
+        case.occurrences += 1
+        case.last_seen_at = max(case.last_seen_at, change.changed_at)
+        if case.pk is not None:
+            self.bumped[case.pk] = case
+            self.result.bumped += 1
+
+    def _open(self, change: StatusChange, stage_id: int, kind: str, flow_id: int | None) -> None:
+        txn = self.txns[change.transaction_id]
+        flow_id = flow_id or txn.flow_id
+        case = ExceptionCase(
+            transaction_id=txn.id,
+            correlation_id=txn.correlation_id,
+            journey_id=txn.journey_id,
+            stage_id=stage_id,
+            flow_id=flow_id,
+            kind=kind,
+            error_code=change.error_code if kind == CaseKind.FAILED else "",
+            error_message=change.error_message
+            if kind == CaseKind.FAILED
+            else "No report of this stage by its deadline.",
+            event_id=change.event_id,
+            region=txn.region,
+            business_unit=txn.business_unit,
+            original_amount=txn.amount,
+            original_currency=txn.currency,
+            amount=self.rates.convert(txn.amount, txn.currency, change.changed_at.date()),
+            opened_at=change.changed_at,
+            last_seen_at=change.changed_at,
+        )
+        flow = self.flows.get(flow_id) if flow_id else None
+        stage = _stage_slug(txn.journey_id, stage_id)
+        route = self.router.route(case, flow.owner_team if flow else "", stage)
+        case.team, case.owner_id = route.team, route.owner_id
+        case._route = route
+        self.live[(txn.id, stage_id)] = case
+        self.new.append(case)
+
+    def _write_new(self) -> None:
+        if not self.new:
+            return
+        ExceptionCase.objects.bulk_create(self.new)
+        self.result.opened += len(self.new)
+        for case in self.new:
+            self.entries.append(
+                audit.entry(
+                    SYSTEM,
+                    "open",
+                    case,
+                    after={
+                        "kind": case.kind,
+                        "stage": _stage_slug(case.journey_id, case.stage_id),
+                        "error_code": case.error_code,
+                        "amount": case.amount,
+                    },
+                    at=case.opened_at,
+                )
+            )
+            route = case._route
+            actor = SYSTEM if route.rule is None else rule_actor(route.rule.pk)
+            self.entries.append(
+                audit.entry(
+                    actor,
+                    "route",
+                    case,
+                    after={
+                        "team": case.team,
+                        "owner": route.rule.owner.get_username()
+                        if route.rule and route.rule.owner
+                        else None,
+                    },
+                    reason=route.why,
+                    at=case.opened_at,
+                )
+            )
+
+    # --- resolving -------------------------------------------------------------------------
+    def _reconcile(self) -> None:
+        by_txn: dict[int, list[ExceptionCase]] = defaultdict(list)
+        for (txn_id, _), case in self.live.items():
+            by_txn[txn_id].append(case)
+        resolved = []
+        for txn_id, cases in by_txn.items():
+            txn = self.txns.get(txn_id)
+            if txn is None:
+                continue
+            for case in cases:
+                why = settled(case, txn)
+                if why is None:
+                    continue
+                before = {"status": case.status}
+                case.status = CaseStatus.RESOLVED
+                case.resolved_at, case.resolved_by, case.resolution = self.now, "system", why
+                resolved.append(case)
+                self.bumped.pop(case.pk, None)
+                self.entries.append(
+                    audit.entry(
+                        SYSTEM,
+                        "resolve",
+                        case,
+                        before=before,
+                        after={"status": case.status},
+                        reason=why,
+                        at=self.now,
+                    )
+                )
+        if resolved:
+            ExceptionCase.objects.bulk_update(
+                resolved,
+                [
+                    "status",
+                    "resolved_at",
+                    "resolved_by",
+                    "resolution",
+                    "occurrences",
+                    "last_seen_at",
+                    "kind",
+                    "error_code",
+                    "error_message",
+                    "event_id",
+                ],
+            )
+            self.result.resolved += len(resolved)
+        self._settle_replays()
+
+    def _settle_replays(self) -> None:
+        changed = []
+        for replay in self.replays:
+            txn = self.txns.get(replay.transaction_id)
+            if txn is None or not stage_done(txn, replay.stage_id):
+                continue
+            before = {"status": replay.status}
+            if replay.status == ReplayStatus.SENT:
+                replay.status = ReplayStatus.SUCCEEDED
+                replay.result_event_id = _success_event(txn.id, replay.stage_id)
+                why = "the flow reported the stage succeeded"
+            else:
+                replay.status = ReplayStatus.REJECTED
+                replay.decided_by_name, replay.decided_at = "system", self.now
+                why = "the stage succeeded before the replay was sent"
+            replay.finished_at = self.now
+            replay.last_error = "" if replay.status == ReplayStatus.SUCCEEDED else why
+            changed.append(replay)
+            self.entries.append(
+                audit.entry(
+                    SYSTEM,
+                    "replay_" + replay.status,
+                    replay,
+                    before=before,
+                    after={"status": replay.status},
+                    reason=why,
+                    at=self.now,
+                )
+            )
+        Replay.objects.bulk_update(
+            changed,
+            [
+                "status",
+                "result_event_id",
+                "decided_by_name",
+                "decided_at",
+                "finished_at",
+                "last_error",
+            ],
+        )
+
+    def _fail_sent_replays(self, change: StatusChange) -> None:
+        for replay in self.replays:
+            if (
+                replay.transaction_id == change.transaction_id
+                and replay.stage_id == change.stage_id
+                and replay.status == ReplayStatus.SENT
+                and replay.sent_at is not None
+                and change.changed_at >= replay.sent_at
+            ):
+                why = f"the flow reported the stage failed again (event {change.event_id})"
+                replay.status, replay.finished_at = ReplayStatus.FAILED, self.now
+                replay.result_event_id, replay.last_error = change.event_id, why
+                replay.save(
+                    update_fields=["status", "finished_at", "result_event_id", "last_error"]
+                )
+                self.entries.append(
+                    audit.entry(
+                        SYSTEM,
+                        "replay_failed",
+                        replay,
+                        before={"status": "sent"},
+                        after={"status": replay.status},
+                        reason=why,
+                        at=self.now,
+                    )
+                )
+
+    # --- lazily loaded context -------------------------------------------------------------
+    @property
+    def rates(self) -> Rates:
+        if self._rates is None:
+            self._rates = Rates.load()
+        return self._rates
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            self._router = Router()
+        return self._router
+
+    @property
+    def flows(self) -> dict[int, Flow]:
+        if self._flows is None:
+            self._flows = {f.id: f for f in Flow.objects.all()}
+        return self._flows
+
+
+def stage_done(txn: Transaction, stage_id: int) -> bool:
+    """Whether the stage, or a later one, has succeeded: the transaction is past it."""
+    info = journeys.by_id(txn.journey_id)
+    if info is None:
+        return False
+    stage = next((s for s in info.stages if s.id == stage_id), None)
+    if stage is None:
+        return False
+    return any(s.slug in txn.stage_times for s in info.stages[stage.position :])
+
+
+def settled(case: ExceptionCase, txn: Transaction) -> str | None:
+    """Why a live case no longer stands, or None while it does."""
+    slug = _stage_slug(case.journey_id, case.stage_id)
+    if stage_done(txn, case.stage_id):
+        return f"Resolved by itself: {slug} succeeded (or a later stage did)."
+    if case.kind == CaseKind.STUCK and txn.status != "stuck":
+        return f"Resolved by itself: the flow reported progress ({txn.status}) after the wait."
+    if case.kind == CaseKind.STUCK:
+        waiting = waiting_stage_id(
+            txn.journey_id, txn.current_stage_id, txn.stage_status == "succeeded"
+        )
+        if waiting != case.stage_id:
+            return "Resolved by itself: the transaction moved on to another stage."
+    return None
+
+
+def _stage_slug(journey_id: int, stage_id: int) -> str:
+    info = journeys.by_id(journey_id)
+    stage = next((s for s in info.stages if s.id == stage_id), None) if info else None
+    return stage.slug if stage else str(stage_id)
+
+
+def _success_event(txn_id: int, stage_id: int) -> str:
+    return (
+        Event.objects.filter(transaction_id=txn_id, stage_id=stage_id, status="succeeded")
+        .order_by("occurred_at")
+        .values_list("event_id", flat=True)
+        .first()
+        or ""
+    )

@@ -1,0 +1,18 @@
+from .audit import AuditEntry
+from .cases import LIVE_STATUSES, CaseKind, CaseStatus, ExceptionCase, Note
+from .replays import PENDING_REPLAYS, Replay, ReplayStatus
+from .routing import OwnershipRule, TeamMember
+
+__all__ = [
+    "LIVE_STATUSES",
+    "PENDING_REPLAYS",
+    "AuditEntry",
+    "CaseKind",
+    "CaseStatus",
+    "ExceptionCase",
+    "Note",
+    "OwnershipRule",
+    "Replay",
+    "ReplayStatus",
+    "TeamMember",
+]

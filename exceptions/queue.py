@@ -1,0 +1,75 @@
+"""The queue's read side: cases ranked by the money they hold up and for how long."""
+
+from datetime import datetime
+
+from django.db.models import Count, DecimalField, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+
+from .models import ACTIVE_STATUSES, LIVE_STATUSES, CaseStatus, ExceptionCase
+
+SORTS = {
+    "rank": "Money x age (default)",
+    "amount": "Amount",
+    "age": "Oldest first",
+    "recent": "Last seen",
+}
+
+
+class AgeSeconds(Func):
+    """Seconds from a timestamp column to ``now``, in SQL, so the database can rank."""
+
+    output_field = FloatField()
+
+    def __init__(self, column: str, now: datetime) -> None:
+        super().__init__(Value(now), F(column))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM (%(expressions)s))",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def ranked(queryset: QuerySet, sort: str, now: datetime) -> QuerySet:
+    if sort == "amount":
+        return queryset.order_by(F("amount").desc(nulls_last=True), "opened_at", "id")
+    if sort == "age":
+        return queryset.order_by("opened_at", "id")
+    if sort == "recent":
+        return queryset.order_by("-last_seen_at", "-id")
+    money = Coalesce(F("amount"), Value(0), output_field=DecimalField())
+    return queryset.annotate(rank=money * AgeSeconds("opened_at", now)).order_by(
+        F("rank").desc(), "opened_at", "id"
+    )
+
+
+def default_statuses(params) -> bool:
+    return not params.getlist("status")
+
+
+def active(queryset: QuerySet) -> QuerySet:
+    return queryset.filter(status__in=ACTIVE_STATUSES)
+
+
+def counters(user_id: int | None) -> dict[str, int]:
+    """The queue's headline counts, in one pass over the live cases."""
+    live = ExceptionCase.objects.filter(status__in=LIVE_STATUSES)
+    working = Q(status__in=ACTIVE_STATUSES)
+    return live.aggregate(
+        mine=Count("id", filter=working & Q(owner_id=user_id)),
+        unassigned=Count("id", filter=working & Q(owner__isnull=True)),
+        snoozed=Count("id", filter=Q(status=CaseStatus.SNOOZED)),
+        open=Count("id", filter=working),
+    )
