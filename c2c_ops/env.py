@@ -6,6 +6,7 @@ Secrets may also be given as ``NAME_FILE`` (a path), the convention of container
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,9 +55,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_decimal(name: str, default: str) -> "Decimal":
-    from decimal import Decimal, InvalidOperation
-
+def env_decimal(name: str, default: str) -> Decimal:
     raw = os.environ.get(name)
     text = default if raw is None or raw.strip() == "" else raw.strip()
     try:

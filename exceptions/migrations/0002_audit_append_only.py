@@ -5,7 +5,7 @@ from django.db import migrations
 CREATE = """
 CREATE FUNCTION c2c_audit_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'the audit log is append-only (% refused)', TG_OP;
+    RAISE EXCEPTION USING MESSAGE = 'the audit log is append-only: ' || TG_OP || ' refused';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER c2c_audit_append_only BEFORE UPDATE OR DELETE
