@@ -29,7 +29,11 @@ class Conflict(Exception):
 
 
 def _locked(case_id: int) -> ExceptionCase:
-    return ExceptionCase.objects.select_for_update(of=("self",)).select_related("owner").get(pk=case_id)
+    return (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .select_related("owner")
+        .get(pk=case_id)
+    )
 
 
 def _text(value: object, what: str, required: bool = True) -> str:

@@ -54,7 +54,9 @@ def judge(case: ExceptionCase, txn: Transaction | None = None) -> Verdict:
         transaction_id=case.transaction_id, stage_id=case.stage_id, status__in=PENDING_REPLAYS
     ).first()
     if pending is not None:
-        return Verdict(case, f"replay {pending.pk} of this stage is still {pending.status}")
+        return Verdict(
+            case, f"a replay of this stage is still pending ({pending.pk}: {pending.status})"
+        )
     flow = case.flow
     if flow is None:
         return Verdict(case, "the case has no flow to replay it")

@@ -60,7 +60,11 @@ def test_the_case_resolves_itself_when_the_stage_succeeds(ingest_client, flow):
     assert case.resolved_by == "system"
     assert "invoice_generated succeeded" in case.resolution
     last = AuditEntry.objects.filter(case_id=case.pk).order_by("-id").first()
-    assert (last.action, last.actor_name, last.after) == ("resolve", "system", {"status": "resolved"})
+    assert (last.action, last.actor_name, last.after) == (
+        "resolve",
+        "system",
+        {"status": "resolved"},
+    )
 
 
 def test_after_resolving_a_new_failure_opens_a_new_case(ingest_client, flow):
@@ -82,7 +86,9 @@ def test_a_stuck_transaction_opens_a_case_on_the_stage_it_waits_for(ingest_clien
     now = timezone.now()
     report(
         ingest_client,
-        billing("SOW-9", "work_approved", "succeeded", 0, occurred_at=_iso(now - timedelta(days=3))),
+        billing(
+            "SOW-9", "work_approved", "succeeded", 0, occurred_at=_iso(now - timedelta(days=3))
+        ),
     )
     assert sweep.sweep().marked == 1
     intake.consume()
@@ -105,7 +111,9 @@ def test_a_failure_while_stuck_turns_the_case_into_a_failure(ingest_client, flow
     now = timezone.now()
     report(
         ingest_client,
-        billing("SOW-9", "work_approved", "succeeded", 0, occurred_at=_iso(now - timedelta(days=3))),
+        billing(
+            "SOW-9", "work_approved", "succeeded", 0, occurred_at=_iso(now - timedelta(days=3))
+        ),
     )
     sweep.sweep()
     intake.consume()

@@ -35,9 +35,7 @@ def _requested(ingest_client, operator, cid="SOW-1", amount="1200.00") -> Replay
     return made
 
 
-def test_a_replay_is_posted_once_signed_with_its_idempotency_key(
-    ingest_client, operator, receiver
-):
+def test_a_replay_is_posted_once_signed_with_its_idempotency_key(ingest_client, operator, receiver):
     made = _requested(ingest_client, operator)
     assert replay.send(made.pk).outcome == "sent"
 
@@ -152,7 +150,7 @@ def test_refused_when_the_stage_already_succeeded(ingest_client, operator, recei
 
 def test_refused_while_another_replay_of_the_stage_is_pending(ingest_client, operator, receiver):
     made = _requested(ingest_client, operator)
-    with pytest.raises(Conflict, match="still requested"):
+    with pytest.raises(Conflict, match="still pending"):
         replay.request(Actor.of(operator), made.case_id, "again")
 
 
