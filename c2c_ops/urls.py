@@ -8,8 +8,9 @@ from tracking.api.otlp import export_traces
 from . import health
 
 urlpatterns = [
-    # Until the overview page exists, the ledger in the admin is the landing page.
-    path("", RedirectView.as_view(url="/admin/tracking/transaction/"), name="home"),
+    # Until the overview page exists, the exception queue is the landing page.
+    path("", RedirectView.as_view(url="/exceptions/"), name="home"),
+    path("exceptions/", include("exceptions.urls")),
     path("v1/traces", export_traces, name="otlp-traces"),
     path("api/v1/", include("tracking.api.urls")),
     path("api/v1/", include("dashboards.api.urls")),

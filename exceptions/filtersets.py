@@ -23,6 +23,9 @@ class CaseFilterSet(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(method="filter_mine", label="Owned by me")
     unassigned = django_filters.BooleanFilter(method="filter_unassigned", label="No owner")
     my_team = django_filters.BooleanFilter(method="filter_my_team", label="My teams")
+    awaiting_approval = django_filters.BooleanFilter(
+        method="filter_awaiting", label="A replay awaits approval"
+    )
 
     class Meta:
         model = ExceptionCase
@@ -46,6 +49,11 @@ class CaseFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(team__in=teams_of(self._user_id())))
+
+    def filter_awaiting(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(replays__status="awaiting_approval").distinct()
 
 
 def teams_of(user_id: int | None) -> list[str]:

@@ -1,9 +1,10 @@
 from .audit import AuditEntry
-from .cases import LIVE_STATUSES, CaseKind, CaseStatus, ExceptionCase, Note
+from .cases import ACTIVE_STATUSES, LIVE_STATUSES, CaseKind, CaseStatus, ExceptionCase, Note
 from .replays import PENDING_REPLAYS, Replay, ReplayStatus
 from .routing import OwnershipRule, TeamMember
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "LIVE_STATUSES",
     "PENDING_REPLAYS",
     "AuditEntry",

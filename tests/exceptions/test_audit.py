@@ -24,17 +24,22 @@ def test_entries_cannot_be_changed_or_deleted(ingest_client, flow):
     with pytest.raises(PermissionError):
         entry.delete()
     # Not even around the model: the database refuses too.
-    for sql in ("UPDATE c2c_exceptions_auditentry SET reason = 'x'",
-                "DELETE FROM c2c_exceptions_auditentry"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+    for sql in (
+        "UPDATE c2c_exceptions_auditentry SET reason = 'x'",
+        "DELETE FROM c2c_exceptions_auditentry",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
     assert AuditEntry.objects.filter(case_id=case.pk).count() == 2
 
 
 def test_csv_export_of_a_case(ingest_client, flow, operator, viewer):
     case = failed_case(ingest_client, "SOW-1")
-    actions.resolve(Actor.of(operator), case.pk, "=HYPERLINK(\"http://evil\")")
+    actions.resolve(Actor.of(operator), case.pk, '=HYPERLINK("http://evil")')
 
     response = session_client(viewer).get(f"/exceptions/audit.csv?case={case.pk}")
     assert response.status_code == 200

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from .views import act, queue
+
+app_name = "exceptions"
+urlpatterns = [
+    path("", queue.queue_view, name="queue"),
+    path("bulk", act.bulk_view, name="bulk"),
+    path("audit.csv", act.audit_csv, name="audit-csv"),
+    path("<int:pk>/", act.case_view, name="case"),
+    path("<int:pk>/<str:action>", act.act, name="act"),
+    path("replays/<uuid:replay_id>/approve", act.decide, {"decision": "approve"}, name="approve"),
+    path("replays/<uuid:replay_id>/reject", act.decide, {"decision": "reject"}, name="reject"),
+]

@@ -1,0 +1,96 @@
+"""The queue page: one view for the page and its fragments (table, counters)."""
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from tracking.models import Flow, Stage
+from tracking.roles import user_scopes
+
+from .. import queue
+from ..filtersets import CaseFilterSet
+from ..models import CaseStatus, ExceptionCase, Replay, ReplayStatus
+from .access import htmx_partial, needs
+
+PAGE_SIZE = 50
+SNOOZES = {"1h": 1, "4h": 4, "1d": 24, "3d": 72, "7d": 168}
+
+
+def cases_page(request) -> dict:
+    """The filtered, ranked page of cases the URL asks for, and what the page shows beside."""
+    base = ExceptionCase.objects.select_related("stage", "flow", "owner").prefetch_related(
+        Prefetch(
+            "replays",
+            Replay.objects.filter(
+                status__in=[ReplayStatus.REQUESTED, ReplayStatus.AWAITING_APPROVAL, "sent"]
+            ),
+            to_attr="pending_replays",
+        )
+    )
+    filters = CaseFilterSet(request.GET, queryset=base, request=request)
+    rows = filters.qs if filters.is_valid() else base.none()
+    if queue.default_statuses(request.GET):
+        rows = queue.active(rows)
+    sort = request.GET.get("sort", "rank")
+    sort = sort if sort in queue.SORTS else "rank"
+    page = Paginator(queue.ranked(rows, sort, timezone.now()), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return {
+        "filters": filters,
+        "page": page,
+        "sort": sort,
+        "sorts": queue.SORTS,
+        "query": _query_without(request, "page"),
+        "here": request.get_full_path(),
+    }
+
+
+def counters(request) -> dict:
+    counts = queue.counters(request.user.pk)
+    counts["approvals"] = (
+        Replay.objects.filter(status=ReplayStatus.AWAITING_APPROVAL)
+        .exclude(requested_by_name=request.user.get_username())
+        .count()
+    )
+    return counts
+
+
+def choices() -> dict:
+    operators = get_user_model().objects.filter(
+        Q(is_superuser=True) | Q(groups__name__in=["operator", "admin"]), is_active=True
+    )
+    return {
+        "statuses": CaseStatus.choices,
+        "flows": Flow.objects.values_list("slug", flat=True),
+        "stages": sorted(set(Stage.objects.values_list("slug", flat=True))),
+        "operators": operators.distinct().order_by("username").values_list("username", flat=True),
+        "snoozes": SNOOZES,
+    }
+
+
+@needs("read")
+def queue_view(request):
+    context = {
+        **cases_page(request),
+        "counts": counters(request),
+        "can_operate": "operate" in user_scopes(request.user),
+        "section": "exceptions",
+        **choices(),
+    }
+    template = "exceptions/queue.html"
+    if htmx_partial(request):
+        template += "#queue-section"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _query_without(request, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
