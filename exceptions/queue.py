@@ -2,8 +2,18 @@
 
 from datetime import datetime
 
-from django.db.models import Count, DecimalField, F, FloatField, Func, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from .models import ACTIVE_STATUSES, LIVE_STATUSES, CaseStatus, ExceptionCase
 
@@ -49,10 +59,9 @@ def ranked(queryset: QuerySet, sort: str, now: datetime) -> QuerySet:
         return queryset.order_by("opened_at", "id")
     if sort == "recent":
         return queryset.order_by("-last_seen_at", "-id")
-    money = Coalesce(F("amount"), Value(0), output_field=DecimalField())
-    return queryset.annotate(rank=money * AgeSeconds("opened_at", now)).order_by(
-        F("rank").desc(), "opened_at", "id"
-    )
+    money = Cast(Coalesce(F("amount"), Value(0), output_field=DecimalField()), FloatField())
+    rank = ExpressionWrapper(money * AgeSeconds("opened_at", now), output_field=FloatField())
+    return queryset.annotate(rank=rank).order_by(F("rank").desc(), "opened_at", "id")
 
 
 def default_statuses(params) -> bool:
