@@ -1,0 +1,71 @@
+"""An operator signs in, takes a case, replays it, and watches it settle (real chromium)."""
+
+import pytest
+
+from c2c_ops.celery import app as celery_app
+from exceptions import intake
+from exceptions.models import ExceptionCase
+from tests.conftest import PASSWORD
+
+from ..browser import page, shot  # noqa: F401  (the page fixture)
+from ..dashboards.helpers import report
+from ..receiver import Receiver
+from .helpers import billing, failed_case
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def eager_celery():
+    # The live server enqueues the replay on commit; run it in-process instead of needing a
+    # worker, so the page shows what a worker would have done.
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def test_operator_takes_and_replays_a_case(
+    live_server,
+    page,
+    operator,
+    ingest_client,
+    flow,
+    eager_celery,  # noqa: F811
+):
+    with Receiver("browser-secret") as receiver:
+        flow.replay_url, flow.replay_secret = receiver.url, "browser-secret"
+        flow.save()
+        case = failed_case(ingest_client, "SOW-BROWSER", amount="2500.00")
+
+        page.goto(f"{live_server.url}/exceptions/")
+        page.fill("input[name=username]", operator.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/exceptions/")
+        row = page.locator(f"#case-{case.pk}")
+        assert "unassigned" in row.inner_text()
+        shot(page, "exceptions-queue")
+
+        # Take it: htmx swaps the row and the counters in place, no page load.
+        row.get_by_role("button", name="Take").click()
+        page.wait_for_function("document.querySelector('#count-mine').textContent.trim() === '1'")
+        assert operator.username in page.locator(f"#case-{case.pk}").inner_text()
+
+        page.get_by_role("link", name="SOW-BROWSER").click()
+        page.wait_for_url(f"**/exceptions/{case.pk}/")
+        page.get_by_label("Reason for the replay").fill("ERP is back after the outage")
+        page.get_by_role("button", name="Replay invoice_generated").click()
+        page.wait_for_url(f"**/exceptions/{case.pk}/")
+        assert "Replay of case" in page.locator("#messages").inner_text()
+        assert "Sent" in page.locator("#replays").inner_text()
+        assert len(receiver.valid) == 1
+        shot(page, "exceptions-case-replay-sent")
+
+        # The flow runs the stage again and reports success: the case settles by itself.
+        report(ingest_client, billing("SOW-BROWSER", "invoice_generated", "succeeded", 6))
+        intake.consume()
+        page.reload()
+        assert page.locator("#case-status").inner_text() == "Resolved"
+        assert "Succeeded" in page.locator("#replays").inner_text()
+        shot(page, "exceptions-case-resolved")
+    assert ExceptionCase.objects.get(pk=case.pk).resolved_by == "system"
