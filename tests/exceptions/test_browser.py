@@ -30,7 +30,7 @@ def test_operator_takes_and_replays_a_case(
     operator,
     ingest_client,
     flow,
-    eager_celery,  # noqa: F811
+    eager_celery,
 ):
     with Receiver("browser-secret") as receiver:
         flow.replay_url, flow.replay_secret = receiver.url, "browser-secret"
