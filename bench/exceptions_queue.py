@@ -105,6 +105,8 @@ def setup_rows() -> tuple[int, list[int], dict[str, tuple[int, str]], list[int]]
 
 
 def load(cases: int, resolved: int, now: datetime, rng: random.Random) -> None:
+    from exceptions.models import ExceptionCase
+
     journey, stages, flows, owners = setup_rows()
     slugs = list(flows)
     weights = [FLOWS[s][1] for s in slugs]
@@ -133,7 +135,9 @@ def load(cases: int, resolved: int, now: datetime, rng: random.Random) -> None:
                      ERRORS.get(code, ""), opened - timedelta(days=2), opened, None, None,
                      "{}", "{}", 3, 3, opened, opened)
                 )  # fmt: skip
-        with cursor.copy(f"COPY exceptions_exceptioncase ({CASE_COLUMNS}) FROM STDIN") as copy:
+        with cursor.copy(
+            f"COPY {ExceptionCase._meta.db_table} ({CASE_COLUMNS}) FROM STDIN"
+        ) as copy:
             for n in range(cases + resolved):
                 txn = n + 1 if n < cases else rng.randrange(1, cases + 1)
                 cid, flow_id, team, kind, code, amount, region, unit, stage = facts[txn - 1]
@@ -155,7 +159,7 @@ def load(cases: int, resolved: int, now: datetime, rng: random.Random) -> None:
         )
     with psycopg.connect(URL, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE tracking_transaction")
-        conn.execute("VACUUM ANALYZE exceptions_exceptioncase")
+        conn.execute(f"VACUUM ANALYZE {ExceptionCase._meta.db_table}")
 
 
 def queue_urls(flow: str) -> dict[str, tuple[str, dict[str, str]]]:

@@ -15,6 +15,8 @@ from tracking.models import Flow, FlowAPIKey, Journey, Stage
 from tracking.seeds import seed
 
 PASSWORD = "persona-pass-1234"
+# The browser fixture (``page``) for tests that drive chromium.
+pytest_plugins = ["tests.browser"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,7 +7,7 @@ from exceptions import intake
 from exceptions.models import ExceptionCase
 from tests.conftest import PASSWORD
 
-from ..browser import page, shot  # noqa: F401  (the page fixture)
+from ..browser import shot
 from ..dashboards.helpers import report
 from ..receiver import Receiver
 from .helpers import billing, failed_case

@@ -63,3 +63,26 @@ def test_a_flow_without_an_owner_team_goes_to_the_default_team(ingest_client, fl
     flow.owner_team = ""
     flow.save()
     assert failed_case(ingest_client, "SOW-1").team == "night-shift"
+
+
+def test_rule_edits_in_the_admin_are_audited(admin_user):
+    from django.test import Client
+
+    # As `manage.py create_user --role admin` makes them: admins get the Django admin.
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/c2c_exceptions/ownershiprule/add/",
+        {"position": 5, "name": "EMEA", "enabled": "on", "region": "EMEA", "team": "erp-emea"},
+    )
+    assert response.status_code == 302, response.content
+    rule = OwnershipRule.objects.get()
+    entry = AuditEntry.objects.get(action="rule_create")
+    assert (entry.actor_name, entry.object_type, entry.object_id) == (
+        "ada-admin",
+        "rule",
+        str(rule.pk),
+    )
+    assert entry.after["team"] == "erp-emea"
