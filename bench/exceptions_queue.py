@@ -319,7 +319,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
 
-    print(f"{'GET /exceptions/ (HTTP, sequential)':<44}{'ms':>11}{'raw SQL ms':>10}{'ratio':>9}")
+    print(f"{'GET /exceptions/ (HTTP, sequential)':<44}{'ms':>11}{'raw ms':>10}{'ratio':>9}")
     for label in urls:
         for share in (0.5, 0.95):
             note = f"{len(statements[label])} statements" if share == 0.5 else ""
