@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TransactionStatusEnum": "tracking.models.TransactionStatus.choices",
         "EventStatusEnum": "tracking.models.EventStatus.choices",
+        "CaseStatusEnum": "exceptions.models.CaseStatus.choices",
+        "ReplayStatusEnum": "exceptions.models.ReplayStatus.choices",
     },
 }
 
