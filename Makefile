@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/c2c_ops
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test lint fmt bench-ingest bench-metrics clean
+.PHONY: setup demo serve test lint fmt bench-ingest bench-metrics bench-queue clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -51,6 +51,11 @@ bench-ingest: setup
 bench-metrics: setup
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
 		.venv/bin/python bench/metrics.py
+
+## The exception queue page with 100,000 open cases against the raw SQL of its queries.
+bench-queue: setup
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
+		.venv/bin/python bench/exceptions_queue.py
 
 clean:
 	rm -rf .venv .tools var db.sqlite3*
