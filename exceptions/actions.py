@@ -12,8 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from tracking.roles import user_scopes
+
 from . import audit
-from .actors import Actor
+from .actors import SYSTEM, Actor
 from .models import LIVE_STATUSES, CaseStatus, ExceptionCase, Note
 
 MAX_SNOOZE = timedelta(days=90)
@@ -82,8 +84,6 @@ def _user(username: str):
         user = User.objects.get(username=username, is_active=True)
     except User.DoesNotExist:
         raise Invalid(f"No active user is called {username!r}.") from None
-    from tracking.roles import user_scopes
-
     if "operate" not in user_scopes(user):
         raise Invalid(f"{username} cannot own cases: they are not an operator or admin.")
     return user
@@ -184,8 +184,6 @@ def add_note(actor: Actor, case_id: int, body: object) -> Note:
 
 def wake_snoozed(now: datetime | None = None) -> int:
     """Cases whose snooze has ended go back to open (every minute, from beat)."""
-    from .actors import SYSTEM
-
     now = now or timezone.now()
     woken = 0
     with transaction.atomic():

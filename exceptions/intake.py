@@ -68,11 +68,10 @@ def waiting_stage_id(journey_id: int, stage_id: int | None, stage_succeeded: boo
     info = journeys.by_id(journey_id)
     if info is None or stage_id is None:
         return stage_id
-    stage = next((s for s in info.stages if s.id == stage_id), None)
-    if stage is None or not stage_succeeded:
+    stage = info.stage_by_id(stage_id)
+    if stage is None or not stage_succeeded or stage.position == info.last_position:
         return stage_id
-    later = [s for s in info.stages if s.position == stage.position + 1]
-    return later[0].id if later else stage_id
+    return info.stages[stage.position + 1].id
 
 
 class _Batch:
@@ -364,7 +363,7 @@ def stage_done(txn: Transaction, stage_id: int) -> bool:
     info = journeys.by_id(txn.journey_id)
     if info is None:
         return False
-    stage = next((s for s in info.stages if s.id == stage_id), None)
+    stage = info.stage_by_id(stage_id)
     if stage is None:
         return False
     return any(s.slug in txn.stage_times for s in info.stages[stage.position :])
@@ -388,7 +387,7 @@ def settled(case: ExceptionCase, txn: Transaction) -> str | None:
 
 def _stage_slug(journey_id: int, stage_id: int) -> str:
     info = journeys.by_id(journey_id)
-    stage = next((s for s in info.stages if s.id == stage_id), None) if info else None
+    stage = info.stage_by_id(stage_id) if info else None
     return stage.slug if stage else str(stage_id)
 
 

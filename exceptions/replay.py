@@ -9,6 +9,7 @@ every request, decision and outcome is an audit entry. Above
 """
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,10 +17,11 @@ import httpx
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from tracking import journeys
-from tracking.models import Flow, Transaction
+from tracking.models import Flow
 
 from . import audit, signing
 from .actions import Conflict, Invalid, _text
@@ -44,15 +46,29 @@ class Verdict:
         return not self.refusal
 
 
-def judge(case: ExceptionCase, txn: Transaction | None = None) -> Verdict:
-    txn = txn or case.transaction
+# A case's replays still pending, as ``case.pending_replays`` (pages and bulk previews).
+PENDING = Prefetch(
+    "replays", Replay.objects.filter(status__in=PENDING_REPLAYS), to_attr="pending_replays"
+)
+
+
+def pending_by_stage(cases: list[ExceptionCase]) -> dict[tuple[int, int], Replay]:
+    """Pending replays of the cases' stages, whichever case asked for them, in one query."""
+    rows = Replay.objects.filter(
+        transaction_id__in={c.transaction_id for c in cases}, status__in=PENDING_REPLAYS
+    )
+    return {(r.transaction_id, r.stage_id): r for r in rows}
+
+
+def judge(case: ExceptionCase, pending: dict[tuple[int, int], Replay] | None = None) -> Verdict:
+    """``pending``: from ``pending_by_stage`` when judging many cases; looked up if omitted."""
     if case.status not in LIVE_STATUSES:
         return Verdict(case, f"the case is {case.status}")
-    if stage_done(txn, case.stage_id):
+    if stage_done(case.transaction, case.stage_id):
         return Verdict(case, "the stage has already succeeded since the failure")
-    pending = Replay.objects.filter(
-        transaction_id=case.transaction_id, stage_id=case.stage_id, status__in=PENDING_REPLAYS
-    ).first()
+    if pending is None:
+        pending = pending_by_stage([case])
+    pending = pending.get((case.transaction_id, case.stage_id))
     if pending is not None:
         return Verdict(
             case, f"a replay of this stage is still pending ({pending.pk}: {pending.status})"
@@ -68,8 +84,13 @@ def judge(case: ExceptionCase, txn: Transaction | None = None) -> Verdict:
 
 def preview(case_ids: list[int]) -> list[Verdict]:
     """The dry run of a bulk replay: what would be replayed, and what refused and why."""
-    cases = ExceptionCase.objects.filter(pk__in=case_ids).select_related("transaction", "flow")
-    return [judge(case) for case in cases.order_by("-amount", "id")]
+    cases = list(
+        ExceptionCase.objects.filter(pk__in=case_ids)
+        .select_related("transaction", "flow", "stage")
+        .order_by("-amount", "id")
+    )
+    pending = pending_by_stage(cases)
+    return [judge(case, pending) for case in cases]
 
 
 def request(actor: Actor, case_id: int, reason: object) -> Replay:
@@ -187,13 +208,13 @@ class Attempt:
 
 def payload(replay: Replay) -> bytes:
     info = journeys.by_id(replay.transaction.journey_id)
-    stage = next((s.slug for s in info.stages if s.id == replay.stage_id), "") if info else ""
+    stage = info.stage_by_id(replay.stage_id) if info else None
     return orjson.dumps(
         {
             "replay_id": str(replay.pk),
             "correlation_id": replay.correlation_id,
             "journey": info.slug if info else "",
-            "stage": stage,
+            "stage": stage.slug if stage else "",
             "reason": replay.reason,
             "requested_by": replay.requested_by_name,
             "requested_at": replay.requested_at.isoformat().replace("+00:00", "Z"),
@@ -312,8 +333,6 @@ def backoff(attempt: int) -> float:
 
 def due(now: datetime | None = None, limit: int = 500) -> list[str]:
     """Replays to (re)send now: retries due, and claims of dead workers lapsed."""
-    from django.db.models import Q
-
     now = now or timezone.now()
     rows = Replay.objects.filter(status=ReplayStatus.REQUESTED).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
@@ -343,8 +362,6 @@ def expire_unconfirmed(now: datetime | None = None) -> int:
 
 
 def parse_id(value: object) -> str:
-    import uuid
-
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:

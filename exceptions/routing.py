@@ -24,9 +24,7 @@ class Router:
     """Rules loaded once, applied to many new cases (intake opens them in batches)."""
 
     def __init__(self) -> None:
-        self.rules = list(
-            OwnershipRule.objects.filter(enabled=True).select_related("journey", "flow")
-        )
+        self.rules = list(OwnershipRule.objects.filter(enabled=True).select_related("owner"))
 
     def route(self, case: ExceptionCase, flow_team: str, stage_slug: str) -> Route:
         for rule in self.rules:

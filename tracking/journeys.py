@@ -34,6 +34,9 @@ class JourneyInfo:
     def last_position(self) -> int:
         return len(self.stages) - 1
 
+    def stage_by_id(self, stage_id: int | None) -> StageInfo | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
 
 _lock = threading.Lock()
 _cache: dict[str, object] = {"loaded_at": 0.0, "by_slug": {}, "by_id": {}}

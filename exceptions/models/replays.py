@@ -88,7 +88,3 @@ class Replay(models.Model):
 
     def __str__(self) -> str:
         return f"replay {self.id} of {self.correlation_id} ({self.status})"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.status in PENDING_REPLAYS

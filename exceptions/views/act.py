@@ -85,9 +85,11 @@ def act(request, pk: int, action: str):
         raise Http404("No such case.") from None
     if htmx_partial(request):
         case = get_object_or_404(
-            ExceptionCase.objects.select_related("stage", "flow", "owner"), pk=pk
+            ExceptionCase.objects.select_related("stage", "flow", "owner").prefetch_related(
+                replay.PENDING
+            ),
+            pk=pk,
         )
-        case.pending_replays = [r for r in case.replays.all() if r.is_pending]
         context = {
             "case": case,
             "row_error": error,

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -10,7 +10,7 @@ from django.utils.cache import patch_vary_headers
 from tracking.models import Flow, Stage
 from tracking.roles import user_scopes
 
-from .. import queue
+from .. import queue, replay
 from ..filtersets import CaseFilterSet
 from ..models import CaseStatus, ExceptionCase, Replay, ReplayStatus
 from .access import htmx_partial, needs
@@ -22,13 +22,7 @@ SNOOZES = {"1h": 1, "4h": 4, "1d": 24, "3d": 72, "7d": 168}
 def cases_page(request) -> dict:
     """The filtered, ranked page of cases the URL asks for, and what the page shows beside."""
     base = ExceptionCase.objects.select_related("stage", "flow", "owner").prefetch_related(
-        Prefetch(
-            "replays",
-            Replay.objects.filter(
-                status__in=[ReplayStatus.REQUESTED, ReplayStatus.AWAITING_APPROVAL, "sent"]
-            ),
-            to_attr="pending_replays",
-        )
+        replay.PENDING
     )
     filters = CaseFilterSet(request.GET, queryset=base, request=request)
     rows = filters.qs if filters.is_valid() else base.none()
