@@ -4,7 +4,6 @@ from datetime import datetime
 
 from django.db.models import (
     Count,
-    DecimalField,
     ExpressionWrapper,
     F,
     FloatField,
@@ -37,7 +36,9 @@ class AgeSeconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))",
+            # date_part answers a double; EXTRACT answers numeric, several times slower to
+            # compute and multiply across every open case.
+            template="date_part('epoch', %(expressions)s)",
             arg_joiner=" - ",
             **extra,
         )
@@ -59,7 +60,7 @@ def ranked(queryset: QuerySet, sort: str, now: datetime) -> QuerySet:
         return queryset.order_by("opened_at", "id")
     if sort == "recent":
         return queryset.order_by("-last_seen_at", "-id")
-    money = Cast(Coalesce(F("amount"), Value(0), output_field=DecimalField()), FloatField())
+    money = Coalesce(Cast("amount", FloatField()), Value(0.0), output_field=FloatField())
     rank = ExpressionWrapper(money * AgeSeconds("opened_at", now), output_field=FloatField())
     return queryset.annotate(rank=rank).order_by(F("rank").desc(), "opened_at", "id")
 
@@ -73,12 +74,16 @@ def active(queryset: QuerySet) -> QuerySet:
 
 
 def counters(user_id: int | None) -> dict[str, int]:
-    """The queue's headline counts, in one pass over the live cases."""
+    """The queue's headline counts, in one pass over the live cases.
+
+    Counting ``status`` rather than ``id`` lets PostgreSQL answer from the live-owner index
+    (owner, status) alone instead of visiting every live row of the table.
+    """
     live = ExceptionCase.objects.filter(status__in=LIVE_STATUSES)
     working = Q(status__in=ACTIVE_STATUSES)
     return live.aggregate(
-        mine=Count("id", filter=working & Q(owner_id=user_id)),
-        unassigned=Count("id", filter=working & Q(owner__isnull=True)),
-        snoozed=Count("id", filter=Q(status=CaseStatus.SNOOZED)),
-        open=Count("id", filter=working),
+        mine=Count("status", filter=working & Q(owner_id=user_id)),
+        unassigned=Count("status", filter=working & Q(owner__isnull=True)),
+        snoozed=Count("status", filter=Q(status=CaseStatus.SNOOZED)),
+        open=Count("status", filter=working),
     )

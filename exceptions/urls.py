@@ -8,6 +8,7 @@ urlpatterns = [
     path("bulk", act.bulk_view, name="bulk"),
     path("audit.csv", act.audit_csv, name="audit-csv"),
     path("<int:pk>/", act.case_view, name="case"),
+    path("<int:pk>/menu", act.menu, name="menu"),
     path("<int:pk>/<str:action>", act.act, name="act"),
     path("replays/<uuid:replay_id>/approve", act.decide, {"decision": "approve"}, name="approve"),
     path("replays/<uuid:replay_id>/reject", act.decide, {"decision": "reject"}, name="reject"),

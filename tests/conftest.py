@@ -28,6 +28,21 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_sessions(django_db_setup, django_db_blocker):
+    # The live server answers chromium's keep-alive connections on daemon threads, and one
+    # may still hold its database session when the run ends; dropping the test database
+    # then fails. End such sessions first (only on this run's own test database).
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _seeded(request):
     # Transactional tests flush every table afterwards, the migration's seed included:

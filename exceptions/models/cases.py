@@ -96,6 +96,14 @@ class ExceptionCase(models.Model):
                 name="case_live_owner",
                 condition=models.Q(status__in=[s.value for s in LIVE_STATUSES]),
             ),
+            # The default queue ranks every open or acknowledged case by amount x age: this
+            # lets PostgreSQL do it from the index alone, never touching the wide rows.
+            models.Index(
+                fields=["status"],
+                name="case_active_rank",
+                include=["id", "amount", "opened_at", "owner", "flow"],
+                condition=models.Q(status__in=[s.value for s in ACTIVE_STATUSES]),
+            ),
             models.Index(fields=["correlation_id"], name="case_correlation"),
             models.Index(
                 fields=["snoozed_until"],

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -64,11 +65,16 @@ def _perform(actor: Actor, case_id: int, action: str, form) -> str:
     return f"Replay of case {case_id} requested."
 
 
+def _safe_next(request, target: str, fallback: str = "/exceptions/") -> str:
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target or fallback
+    return fallback
+
+
 def _back(request, fallback: str) -> HttpResponseRedirect:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = fallback
-    return HttpResponseRedirect(target, status=303)
+    return HttpResponseRedirect(
+        _safe_next(request, request.POST.get("next", ""), fallback), status=303
+    )
 
 
 @require_POST
@@ -98,7 +104,6 @@ def act(request, pk: int, action: str):
             "can_operate": True,
             "here": request.POST.get("next", ""),
             "oob": True,
-            **choices(),
         }
         return render(request, "exceptions/queue.html#case-row", context)
     if error:
@@ -106,6 +111,19 @@ def act(request, pk: int, action: str):
     else:
         messages.success(request, message)
     return _back(request, f"/exceptions/{pk}/")
+
+
+@require_GET
+@needs("operate")
+def menu(request, pk: int):
+    """A row's "More" forms, fetched when the operator opens them; the case page without htmx."""
+    if not htmx_partial(request):
+        return HttpResponseRedirect(f"/exceptions/{pk}/")
+    case = get_object_or_404(ExceptionCase.objects.select_related("owner"), pk=pk)
+    context = {"case": case, "here": _safe_next(request, request.GET.get("next", "")), **choices()}
+    response = render(request, "exceptions/queue.html#case-menu", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_POST

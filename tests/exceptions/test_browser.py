@@ -51,12 +51,18 @@ def test_operator_takes_and_replays_a_case(
         page.wait_for_function("document.querySelector('#count-mine').textContent.trim() === '1'")
         assert operator.username in page.locator(f"#case-{case.pk}").inner_text()
 
+        # Replay from the row: "More" fetches its forms when opened, the row swaps in place.
+        row = page.locator(f"#case-{case.pk}")
+        row.locator("summary", has_text="More").click()
+        row.get_by_label("Reason to replay").fill("ERP is back after the outage")
+        row.get_by_role("button", name="Replay").click()
+        page.wait_for_function(
+            f"document.querySelector('#case-{case.pk}').textContent.includes('Replay of case')"
+        )
+        assert "replay sent" in page.locator(f"#case-{case.pk}").inner_text().lower()
+
         page.get_by_role("link", name="SOW-BROWSER").click()
         page.wait_for_url(f"**/exceptions/{case.pk}/")
-        page.get_by_label("Reason for the replay").fill("ERP is back after the outage")
-        page.get_by_role("button", name="Replay invoice_generated").click()
-        page.wait_for_url(f"**/exceptions/{case.pk}/")
-        assert "Replay of case" in page.locator("#messages").inner_text()
         assert "Sent" in page.locator("#replays").inner_text()
         assert len(receiver.valid) == 1
         shot(page, "exceptions-case-replay-sent")

@@ -78,6 +78,45 @@ def test_filters_live_in_the_url(cases, viewer, query, shown):
     assert {cid for cid in ("SOW-SMALL", "SOW-BIG", "SOW-OLD") if cid in html} == shown
 
 
+def test_the_count_follows_the_filters(cases, viewer):
+    client = browser(viewer)
+    assert (
+        "1 case open or acknowledged"
+        in client.get("/exceptions/?min_amount=50000").content.decode()
+    )
+    ExceptionCase.objects.filter(pk=cases["small"].pk).update(status="snoozed")
+    html = client.get("/exceptions/").content.decode()
+    assert "2 cases open or acknowledged" in html and "Page 1 of 1" in html
+
+
+def test_a_rows_more_menu_loads_its_forms_when_opened(cases, operator):
+    case = cases["big"]
+    page = browser(operator).get("/exceptions/").content.decode()
+    # The page itself carries a link to the case page (which works without JavaScript) and
+    # the htmx request that replaces it with the forms.
+    assert f'hx-get="/exceptions/{case.pk}/menu?next=' in page
+    assert f'action="/exceptions/{case.pk}/snooze"' not in page
+    response = browser(operator).get(
+        f"/exceptions/{case.pk}/menu?next=/exceptions/%3Fmine%3Dtrue", **HX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    for verb in ("assign", "snooze", "resolve", "ignore", "replay", "note"):
+        assert f'hx-post="/exceptions/{case.pk}/{verb}"' in html
+    assert html.count("csrfmiddlewaretoken") == 6
+    assert 'name="next" value="/exceptions/?mine=true"' in html
+    assert "<option >omar-operator</option>" in html  # an owner the operator can pick
+
+
+def test_the_more_menu_is_for_operators_and_keeps_next_on_this_site(cases, operator, viewer):
+    url = f"/exceptions/{cases['big'].pk}/menu"
+    assert browser(viewer).get(url, **HX).status_code == 403
+    html = browser(operator).get(f"{url}?next=https://evil.example/", **HX).content.decode()
+    assert "evil.example" not in html
+    response = browser(operator).get(url)  # no htmx: the case page has the same forms
+    assert response.status_code == 302 and response["Location"] == f"/exceptions/{cases['big'].pk}/"
+
+
 def test_a_bad_filter_value_says_so(cases, viewer):
     html = browser(viewer).get("/exceptions/?min_amount=lots").content.decode()
     assert "min_amount" in html and "Enter a number" in html
