@@ -1,6 +1,7 @@
 """The queue's read side: cases ranked by the money they hold up and for how long."""
 
 from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 
 from django.db.models import (
     Count,
@@ -8,6 +9,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    Min,
     Q,
     QuerySet,
     Value,
@@ -16,6 +18,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from .models import ACTIVE_STATUSES, LIVE_STATUSES, CaseStatus, ExceptionCase
 
+CENT = Decimal("0.01")
 SORTS = {
     "rank": "Money x age (default)",
     "amount": "Amount",
@@ -63,6 +66,43 @@ def ranked(queryset: QuerySet, sort: str, now: datetime) -> QuerySet:
     money = Coalesce(Cast("amount", FloatField()), Value(0.0), output_field=FloatField())
     rank = ExpressionWrapper(money * AgeSeconds("opened_at", now), output_field=FloatField())
     return queryset.annotate(rank=rank).order_by(F("rank").desc(), "opened_at", "id")
+
+
+def page_ids(queryset: QuerySet, sort: str, now: datetime, offset: int, limit: int) -> list[int]:
+    """The ids of one page of ``queryset`` in ``sort`` order.
+
+    Ranking by amount x age computes a product for every case and no index can keep that
+    order, since it changes with the clock. So first bound it: among a few real cases (the
+    largest amounts and the oldest), the ``offset + limit``-th best rank R is a rank the
+    page's last case must reach, and a case can reach R only if its amount is at least
+    R / (age of the oldest case). Ranking just the cases above that amount gives the same
+    page, from a small share of them.
+    """
+    ordered = ranked(queryset, sort, now)
+    if sort == "rank":
+        floor = _rank_floor(queryset, now, offset + limit)
+        if floor is not None:
+            ordered = ordered.filter(amount__gte=floor)
+    return list(ordered.values_list("id", flat=True)[offset : offset + limit])
+
+
+def _rank_floor(queryset: QuerySet, now: datetime, needed: int) -> Decimal | None:
+    priced = queryset.filter(amount__isnull=False).values_list("id", "amount", "opened_at")
+    # Four times as many large amounts as needed: their ages vary, and the better ranks
+    # among them give a higher, so tighter, bound than the needed alone would.
+    sample = {*priced.order_by("-amount")[: needed * 4], *priced.order_by("opened_at")[:needed]}
+    if len(sample) < needed:
+        return None  # too few priced cases to bound anything: rank them all
+    oldest = queryset.aggregate(oldest=Min("opened_at"))["oldest"]
+    ranks = sorted(
+        (float(amount) * (now - opened).total_seconds() for _, amount, opened in sample),
+        reverse=True,
+    )
+    reach, longest = ranks[needed - 1], (now - oldest).total_seconds()
+    if reach <= 0 or longest <= 0:
+        return None
+    # Rounded down a cent, so float error can only keep a case, never drop one.
+    return (Decimal(reach / longest) - CENT).quantize(CENT, rounding=ROUND_FLOOR)
 
 
 def default_statuses(params) -> bool:

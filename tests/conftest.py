@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import redis
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
@@ -57,6 +58,26 @@ def _seeded(request):
     cache.clear()  # cached figures belong to the database of the test that made them
     yield
     journeys.invalidate()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    """Makes real Celery workers (``tests.worker.Worker``) on Redis; stops them afterwards."""
+    from tests.worker import Worker, broker_url
+
+    broker = redis.Redis.from_url(broker_url())
+    broker.flushdb()  # no message left over from another test
+    made: list[Worker] = []
+
+    def make(name: str, beat: bool = False, **env: str) -> Worker:
+        worker = Worker(name, tmp_path, beat=beat, **env)
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        worker.stop()
+    broker.flushdb()
 
 
 @pytest.fixture

@@ -9,10 +9,18 @@ from exceptions import signing
 
 
 class Receiver:
-    def __init__(self, secret: str, statuses: list[int] | None = None, delay: float = 0) -> None:
+    def __init__(
+        self,
+        secret: str,
+        statuses: list[int] | None = None,
+        delay: float = 0,
+        delays: list[float] | None = None,
+    ) -> None:
         self.secret = secret
         self.statuses = list(statuses or [])  # answered in turn; then 200
         self.delay = delay
+        self.delays = list(delays or [])  # seconds to hold each request in turn; then delay
+        self.arrived: list[str | None] = []  # idempotency keys, as requests come in
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -47,8 +55,11 @@ class Receiver:
                     ),
                     "key_ok": self.headers.get("Idempotency-Key") == payload.get("replay_id"),
                 }
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                with receiver.lock:
+                    receiver.arrived.append(record["idempotency_key"])
+                    hold = receiver.delays.pop(0) if receiver.delays else receiver.delay
+                if hold:
+                    time.sleep(hold)
                 with receiver.lock:
                     receiver.requests.append(record)
                     status = receiver.statuses.pop(0) if receiver.statuses else 200

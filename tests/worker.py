@@ -36,7 +36,9 @@ def broker_url() -> str:
 
 
 class Worker:
-    def __init__(self, name: str, folder: Path, beat: bool = False, interval: int = 1) -> None:
+    def __init__(
+        self, name: str, folder: Path, beat: bool = False, interval: int = 1, **env: str
+    ) -> None:
         self.name = name
         self.log = folder / f"{name}.log"
         self.command = [
@@ -63,6 +65,7 @@ class Worker:
             "CELERY_BROKER_URL": broker_url(),
             "METRICS_INTERVAL_SECONDS": str(interval),
             "LOG_LEVEL": "INFO",
+            **env,
         }
         self.process: subprocess.Popen | None = None
 

@@ -96,12 +96,19 @@ class ExceptionCase(models.Model):
                 name="case_live_owner",
                 condition=models.Q(status__in=[s.value for s in LIVE_STATUSES]),
             ),
-            # The default queue ranks every open or acknowledged case by amount x age: this
-            # lets PostgreSQL do it from the index alone, never touching the wide rows.
+            # The queue ranks open and acknowledged cases by amount x age. These two let
+            # PostgreSQL find the largest amounts and the oldest case without reading the
+            # wide rows, which is how ``queue.page_ids`` narrows the ranking to the few cases
+            # that can make the page (see there).
             models.Index(
-                fields=["status"],
-                name="case_active_rank",
-                include=["id", "amount", "opened_at", "owner", "flow"],
+                fields=["amount"],
+                name="case_active_amount",
+                include=["opened_at", "id", "owner", "flow"],
+                condition=models.Q(status__in=[s.value for s in ACTIVE_STATUSES]),
+            ),
+            models.Index(
+                fields=["opened_at"],
+                name="case_active_age",
                 condition=models.Q(status__in=[s.value for s in ACTIVE_STATUSES]),
             ),
             models.Index(fields=["correlation_id"], name="case_correlation"),

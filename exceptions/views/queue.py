@@ -33,12 +33,13 @@ def cases_page(request, counts: dict[str, int]) -> dict:
         rows = queue.active(rows)
     sort = request.GET.get("sort", "rank")
     sort = sort if sort in queue.SORTS else "rank"
-    ids = queue.ranked(rows, sort, timezone.now()).values_list("id", flat=True)
-    paginator = Paginator(ids, PAGE_SIZE)
+    # The paginator counts and validates the page number; page_ids fetches the page.
+    paginator = Paginator(rows.values_list("id", flat=True), PAGE_SIZE)
     if default and filters.is_valid() and not _filtered(filters):
         paginator.count = counts["open"]
     page = paginator.get_page(request.GET.get("page"))
-    shown = list(page.object_list)
+    offset = (page.number - 1) * PAGE_SIZE
+    shown = queue.page_ids(rows, sort, timezone.now(), offset, PAGE_SIZE)
     loaded = ExceptionCase.objects.select_related("stage", "flow", "owner").prefetch_related(
         replay.PENDING
     )

@@ -24,23 +24,6 @@ COUNT = 40
 THREE_DAYS_AGO = timezone.now() - timedelta(days=3)
 
 
-@pytest.fixture
-def workers(tmp_path):
-    broker = redis.Redis.from_url(broker_url())
-    broker.flushdb()  # no message left over from another test
-    made: list[Worker] = []
-
-    def make(name: str, beat: bool = False) -> Worker:
-        worker = Worker(name, tmp_path, beat=beat)
-        made.append(worker)
-        return worker
-
-    yield make
-    for worker in made:
-        worker.stop()
-    broker.flushdb()
-
-
 def figures() -> dict[str, list]:
     now = timezone.now()
     return totals(now - timedelta(days=30), now + timedelta(days=1), {})
