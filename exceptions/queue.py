@@ -86,9 +86,10 @@ def page_ids(queryset: QuerySet, sort: str, now: datetime, offset: int, limit: i
 
 def _rank_floor(queryset: QuerySet, now: datetime, needed: int) -> Decimal | None:
     priced = queryset.filter(amount__isnull=False).values_list("id", "amount", "opened_at")
-    # Four times as many large amounts as needed: their ages vary, and the better ranks
-    # among them give a higher, so tighter, bound than the needed alone would.
-    sample = {*priced.order_by("-amount")[: needed * 4], *priced.order_by("opened_at")[:needed]}
+    # More large amounts than needed (up to a thousand more): their ages vary, and the
+    # better ranks among them give a higher, so tighter, bound than the needed alone would.
+    largest = priced.order_by("-amount")[: needed + min(needed * 3, 1000)]
+    sample = {*largest, *priced.order_by("opened_at")[:needed]}
     if len(sample) < needed:
         return None  # too few priced cases to bound anything: rank them all
     oldest = queryset.aggregate(oldest=Min("opened_at"))["oldest"]
