@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tracking.api.otlp import export_traces
@@ -8,8 +7,6 @@ from tracking.api.otlp import export_traces
 from . import health
 
 urlpatterns = [
-    # Until the overview page exists, the exception queue is the landing page.
-    path("", RedirectView.as_view(url="/exceptions/"), name="home"),
     path("exceptions/", include("exceptions.urls")),
     path("v1/traces", export_traces, name="otlp-traces"),
     path("api/v1/", include("tracking.api.urls")),
@@ -21,4 +18,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("dashboards.urls")),
 ]

@@ -1,12 +1,13 @@
 """The audit log: every action on a case, replay or rule, and its export as CSV."""
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import orjson
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from c2c_ops import csvstream
 
 from .actors import Actor
 from .models import AuditEntry
@@ -66,34 +67,22 @@ def _plain(values: dict) -> dict:
     return orjson.loads(orjson.dumps(values, default=str))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_rows(entries: QuerySet[AuditEntry]) -> Iterator[str]:
     """CSV lines for ``entries``, read in chunks so a long history never sits in memory."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for item in entries.order_by("at", "id").iterator(chunk_size=2000):
-        yield writer.writerow(_row(item))
+    items = entries.order_by("at", "id").iterator(chunk_size=2000)
+    return csvstream.lines(CSV_COLUMNS, (_row(item) for item in items))
 
 
 def _row(item: AuditEntry) -> Iterable[object]:
     return [
-        item.at.isoformat(),
+        item.at,
         item.actor_name,
         item.action,
         item.object_type,
         item.object_id,
-        "" if item.case_id is None else item.case_id,
+        item.case_id,
         item.correlation_id,
         orjson.dumps(item.before).decode() if item.before else "",
         orjson.dumps(item.after).decode() if item.after else "",
-        _safe_cell(item.reason),
+        item.reason,  # typed by a person: csvstream keeps it from running as a formula
     ]
-
-
-def _safe_cell(text: str) -> str:
-    # A reason typed by a person is opened in a spreadsheet: keep it from running as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -17,6 +17,7 @@ from django.db.models.functions import Cast, Coalesce
 from .models import ACTIVE_STATUSES, CaseStatus, ExceptionCase
 
 CENT = Decimal("0.01")
+BOUNDED_DEPTH = 500  # cases: the first ten pages of the queue
 SORTS = {
     "rank": "Money x age (default)",
     "amount": "Amount",
@@ -77,7 +78,9 @@ def page_ids(queryset: QuerySet, sort: str, now: datetime, offset: int, limit: i
     page, from a small share of them.
     """
     ordered = ranked(queryset, sort, now)
-    if sort == "rank":
+    # Deep pages would need a large sample read into Python; ranking every case in SQL is
+    # cheaper there.
+    if sort == "rank" and offset + limit <= BOUNDED_DEPTH:
         floor = _rank_floor(queryset, now, offset + limit)
         if floor is not None:
             ordered = ordered.filter(amount__gte=floor)
@@ -86,9 +89,9 @@ def page_ids(queryset: QuerySet, sort: str, now: datetime, offset: int, limit: i
 
 def _rank_floor(queryset: QuerySet, now: datetime, needed: int) -> Decimal | None:
     priced = queryset.filter(amount__isnull=False).values_list("id", "amount", "opened_at")
-    # More large amounts than needed (up to a thousand more): their ages vary, and the
+    # Four times as many large amounts as needed: their ages vary, and the
     # better ranks among them give a higher, so tighter, bound than the needed alone would.
-    largest = priced.order_by("-amount")[: needed + min(needed * 3, 1000)]
+    largest = priced.order_by("-amount")[: needed * 4]
     sample = {*largest, *priced.order_by("opened_at")[:needed]}
     if len(sample) < needed:
         return None  # too few priced cases to bound anything: rank them all

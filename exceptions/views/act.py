@@ -12,13 +12,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from c2c_ops.access import htmx_partial, needs
 from tracking.roles import user_scopes
 
 from .. import actions, audit, bulk, replay
 from ..actions import Conflict, Invalid
 from ..actors import Actor, NotAllowed
 from ..models import AuditEntry, ExceptionCase, Replay
-from .access import htmx_partial, needs
 from .queue import SNOOZES, choices, counters
 
 ACTIONS = ("assign", "acknowledge", "snooze", "resolve", "ignore", "reopen", "note", "replay")

@@ -7,13 +7,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from c2c_ops.access import htmx_partial, needs
 from tracking.models import Flow, Stage
 from tracking.roles import user_scopes
 
 from .. import queue, replay
 from ..filtersets import CaseFilterSet
 from ..models import CaseStatus, ExceptionCase, Replay, ReplayStatus
-from .access import htmx_partial, needs
 
 PAGE_SIZE = 50
 SNOOZES = {"1h": 1, "4h": 4, "1d": 24, "3d": 72, "7d": 168}

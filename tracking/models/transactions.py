@@ -110,6 +110,13 @@ class Event(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["transaction", "occurred_at"], name="event_txn_time"),
+            # A flow's recent failures (the flow page): failed reports only, so the cost on
+            # ingest is paid for the few rows that are failures.
+            models.Index(
+                fields=["flow", "occurred_at"],
+                name="event_flow_failures",
+                condition=models.Q(status="failed"),
+            ),
         ]
 
     def __str__(self) -> str:

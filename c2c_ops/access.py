@@ -1,4 +1,5 @@
-"""Page access: sign-in first, then the role's scope (viewer reads, operator acts)."""
+"""Page access for every app's pages: sign-in first, then the role's scope (viewer reads,
+operator acts, admin configures)."""
 
 from functools import wraps
 

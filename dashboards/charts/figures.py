@@ -1,0 +1,266 @@
+"""Plotly figures built on the server and sent to the page as JSON.
+
+Every figure has the same size rules, font and palette (``palette``), and every clickable
+mark carries the URL it drills into in ``customdata``: ``static/js/charts.js`` follows it.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+from django.utils.html import _json_script_escapes
+from django.utils.safestring import SafeString, mark_safe
+
+from . import palette
+
+HEIGHT = 300
+
+
+@dataclass
+class Chart:
+    title: str
+    json: SafeString  # the figure, escaped for a <script type="application/json"> element
+
+
+def _layout(figure: go.Figure, title: str, y_title: str = "", **extra) -> Chart:
+    axes = {
+        "xaxis": {"gridcolor": "rgba(128,128,128,0.15)"},
+        "yaxis": {
+            "title": {"text": y_title},
+            "gridcolor": "rgba(128,128,128,0.25)",
+            "rangemode": "tozero",
+        },
+    }
+    for axis, options in axes.items():
+        options.update(extra.pop(axis, {}))
+    figure.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 14}},
+        height=HEIGHT,
+        margin={"l": 56, "r": 12, "t": 36, "b": 40},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": "system-ui, sans-serif", "size": 12},
+        legend={"orientation": "h", "y": -0.18},
+        hovermode="closest",
+        **axes,
+        **extra,
+    )
+    # Escaped as json_script does, so no string in the data can close the <script>.
+    return Chart(title, mark_safe(figure.to_json().translate(_json_script_escapes)))  # noqa: S308
+
+
+def risk_over_time(series: list[dict], currency: str, link) -> Chart:
+    """Revenue at risk stacked by reason; a click opens today's list for that reason."""
+    figure = go.Figure()
+    for group in series:
+        reason = group["group"] or "other"
+        colour, pattern = palette.reason_style(reason)
+        points = group["points"]
+        figure.add_bar(
+            name=reason.title(),
+            x=[p["t"] for p in points],
+            y=[float(p["value"] or 0) for p in points],
+            marker={"color": colour, "pattern": {"shape": pattern}},
+            customdata=[link(risk=reason)] * len(points),
+            hovertemplate=f"%{{x}}<br>{reason}: %{{y:,.0f}} {currency}<extra></extra>",
+        )
+    return _layout(figure, "Revenue at risk over time, by reason", currency, barmode="stack")
+
+
+def sla_trend(points: list[dict], objective: float | None, name: str) -> Chart:
+    figure = go.Figure()
+    figure.add_scatter(
+        name="Adherence",
+        x=[p["t"] for p in points],
+        y=[p["value"] for p in points],
+        mode="lines+markers",
+        line={"color": palette.SERIES[0]},
+        hovertemplate="%{x}<br>%{y:.1%}<extra></extra>",
+    )
+    if objective is not None and points:
+        figure.add_scatter(
+            name=f"Objective {objective:.1%}",
+            x=[points[0]["t"], points[-1]["t"]],
+            y=[objective, objective],
+            mode="lines",
+            line={"color": palette.OBJECTIVE, "dash": "dash"},
+            hoverinfo="skip",
+        )
+    figure.update_yaxes(tickformat=".0%")
+    return _layout(figure, f"SLA adherence: {name}", yaxis={"rangemode": "normal"})
+
+
+def latency(percentiles: dict[str, list[dict]], name: str) -> Chart:
+    """Billing latency percentiles over time, in hours."""
+    figure = go.Figure()
+    for label, points in percentiles.items():
+        figure.add_scatter(
+            name=label,
+            x=[p["t"] for p in points],
+            y=[None if p["value"] is None else p["value"] / 3600 for p in points],
+            mode="lines+markers",
+            line={"color": palette.PERCENTILE.get(label, palette.SERIES[2])},
+            hovertemplate=f"%{{x}}<br>{label}: %{{y:,.1f}} h<extra></extra>",
+        )
+    return _layout(figure, f"Billing latency percentiles: {name}", "hours")
+
+
+def breakdown(cells: Iterable[tuple[str, str, int, float]], currency: str, link) -> Chart:
+    """Revenue at risk by region, one bar segment per business unit; each opens its list."""
+    by_unit: dict[str, list[tuple[str, int, float]]] = {}
+    for region, unit, count, amount in cells:
+        by_unit.setdefault(unit or "(none)", []).append((region or "(none)", count, amount))
+    figure = go.Figure()
+    for index, (unit, bars) in enumerate(sorted(by_unit.items())):
+        figure.add_bar(
+            name=unit,
+            x=[region for region, _, _ in bars],
+            y=[amount for _, _, amount in bars],
+            text=[f"{count}" for _, count, _ in bars],
+            textposition="inside",
+            marker={"color": palette.SERIES[index % len(palette.SERIES)]},
+            customdata=[
+                link(risk="any", region=_blank(region), business_unit=_blank(unit))
+                for region, _, _ in bars
+            ],
+            hovertemplate=(
+                f"%{{x}} · {unit}<br>%{{y:,.0f}} {currency} in %{{text}} transactions"
+                "<extra></extra>"
+            ),
+        )
+    return _layout(figure, "Revenue at risk by region and business unit", currency, barmode="stack")
+
+
+def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]], link) -> Chart:
+    """Stage to stage, and where transactions stopped (failed, stuck, still waiting)."""
+    labels = [s.replace("_", " ") for s in stages]
+    outcomes = list(stopped)
+    labels += [o.replace("_", " ") for o in outcomes]
+    source, target, value, urls, colours = [], [], [], [], []
+    for index in range(len(stages)):
+        if index + 1 < len(stages) and reached[index + 1]:
+            source.append(index)
+            target.append(index + 1)
+            value.append(reached[index + 1])
+            urls.append(link(stage=stages[index + 1]))
+            colours.append("rgba(0,114,178,0.35)")
+        for offset, outcome in enumerate(outcomes):
+            count = stopped[outcome][index]
+            if count:
+                source.append(index)
+                target.append(len(stages) + offset)
+                value.append(count)
+                urls.append(link(stage=stages[index], status=outcome))
+                colours.append(_alpha(palette.status_colour(outcome), 0.45))
+    figure = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": labels, "pad": 14, "thickness": 14},
+            link={
+                "source": source,
+                "target": target,
+                "value": value,
+                "customdata": urls,
+                "color": colours,
+                "hovertemplate": "%{source.label} → %{target.label}: %{value}<extra></extra>",
+            },
+        )
+    )
+    return _layout(figure, "Contract to cash: stage to stage, and where it stops")
+
+
+def _blank(value: str) -> str:
+    return "" if value == "(none)" else value
+
+
+def _alpha(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def timeline(spans: list[dict], events: list[dict]) -> Chart:
+    """Spans as bars from start to end, nested under their parents; events as markers.
+
+    Failed spans and events are red and marked with a cross, so the failure reads without
+    colour too.
+    """
+    rows = _nested(spans)
+    # Rows by number, named by tick labels: two spans may share a name.
+    labels = [("\u2003" * depth) + span["name"] for span, depth in rows] + ["status reports"]
+    figure = go.Figure()
+    for failed in (False, True):
+        chosen = [(span, index) for index, (span, _) in enumerate(rows)
+                  if (span["status_code"] == 2) == failed]  # fmt: skip
+        if not chosen:
+            continue
+        colour, pattern = (palette.status_colour("failed"), "x") if failed else (
+            palette.status_colour("in_progress"), ""
+        )  # fmt: skip
+        figure.add_bar(
+            name="Failed span" if failed else "Span",
+            orientation="h",
+            y=[index for _, index in chosen],
+            text=[labels[index].strip() for _, index in chosen],
+            textposition="none",
+            base=[span["start"].isoformat() for span, _ in chosen],
+            x=[max((span["end"] - span["start"]).total_seconds() * 1000, 1) for span, _ in chosen],
+            marker={"color": colour, "pattern": {"shape": pattern}},
+            customdata=[[span["service"], span["message"]] for span, _ in chosen],
+            hovertemplate=(
+                "%{text}<br>%{base} + %{x:,.0f} ms<br>%{customdata[0]} %{customdata[1]}"
+                "<extra></extra>"
+            ),
+        )
+    for failed in (False, True):
+        chosen = [e for e in events if (e["status"] == "failed") == failed]
+        if not chosen:
+            continue
+        figure.add_scatter(
+            name="Failed report" if failed else "Status report",
+            mode="markers",
+            x=[e["at"].isoformat() for e in chosen],
+            y=[len(rows)] * len(chosen),
+            marker={
+                "symbol": "x" if failed else "circle",
+                "size": 11,
+                "color": palette.status_colour("failed" if failed else "completed"),
+            },
+            text=[f"{e['stage']} {e['status']} {e['error']}".strip() for e in chosen],
+            hovertemplate="%{x}<br>%{text}<extra></extra>",
+        )
+    height = max(HEIGHT, 60 + 22 * (len(rows) + 1))
+    return _layout(
+        figure,
+        "Timeline: spans and status reports",
+        barmode="overlay",
+        height=height,
+        xaxis={"type": "date", "gridcolor": "rgba(128,128,128,0.15)"},
+        yaxis={
+            "autorange": "reversed",
+            "automargin": True,
+            "tickvals": list(range(len(labels))),
+            "ticktext": labels,
+            "rangemode": "normal",
+        },
+    )
+
+
+def _nested(spans: list[dict]) -> list[tuple[dict, int]]:
+    """Spans in tree order (each parent, then its children by start), with their depth."""
+    ids = {span["span_id"] for span in spans}
+    children: dict[str, list[dict]] = {}
+    for span in spans:
+        parent = span["parent"] if span["parent"] in ids else ""
+        children.setdefault(parent, []).append(span)
+    out: list[tuple[dict, int]] = []
+    stack = [(span, 0) for span in reversed(sorted(children.get("", []), key=_start))]
+    while stack:
+        span, depth = stack.pop()
+        out.append((span, depth))
+        kids = sorted(children.get(span["span_id"], []), key=_start)
+        stack.extend((kid, depth + 1) for kid in reversed(kids))
+    return out
+
+
+def _start(span: dict):
+    return span["start"]

@@ -1,0 +1,127 @@
+"""Flows: each flow's throughput, failure rate, p95 latency and open exceptions, with a
+sparkline; and one flow's recent errors grouped by error code."""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, Sum
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from c2c_ops.access import htmx_partial, needs
+from exceptions.models import ACTIVE_STATUSES, ExceptionCase
+from tracking.models import Event, Flow
+
+from .. import filterbar
+from ..models import Rollup, SlaPolicy
+from ..queries import BadQuery, cover, filtered, parse_window, percentile, window_bounds
+from ..summary import series
+
+
+def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
+    """flow slug -> started, reports ok and failed, latency bins: one read of the rollups."""
+    start, end = window_bounds(now, parse_window(window))
+    policy = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
+    wanted = Q(measure__in=["started", "ev_ok", "ev_failed"])
+    prefix = f"latency:{policy.id}:" if policy else None
+    if prefix:
+        wanted |= Q(measure__startswith=prefix)
+    out: dict[str, dict] = defaultdict(lambda: {"measures": defaultdict(int), "bins": {}})
+    for grain, low, high in cover(start, end):
+        rows = filtered(
+            Rollup.objects.filter(grain=grain, bucket__gte=low, bucket__lt=high), filters
+        ).filter(wanted)
+        for flow, measure, n in rows.values_list("flow", "measure").annotate(n=Sum("count")):
+            entry = out[flow]
+            if prefix and measure.startswith(prefix):
+                index = int(measure[len(prefix) :])
+                entry["bins"][index] = entry["bins"].get(index, 0) + n
+            else:
+                entry["measures"][measure] += n
+    return out
+
+
+@needs("read")
+def flows_view(request):
+    scope = filterbar.scope_of(request)
+    now = timezone.now()
+    try:
+        figures = per_flow(scope.window, scope.filters, now)
+        spark = {
+            group["group"]: group["points"]
+            for group in series("started", scope.window, scope.filters, now, group_by="flow")[
+                "series"
+            ]
+        }
+    except BadQuery as exc:
+        scope.errors.setdefault("window", []).append(str(exc))
+        figures, spark = {}, {}
+    open_cases = dict(
+        ExceptionCase.objects.filter(status__in=ACTIVE_STATUSES)
+        .values_list("flow__slug")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    rows = []
+    for flow in Flow.objects.order_by("slug"):
+        found = figures.get(flow.slug, {"measures": {}, "bins": {}})
+        ok = found["measures"].get("ev_ok", 0)
+        bad = found["measures"].get("ev_failed", 0)
+        rows.append(
+            {
+                "flow": flow,
+                "started": found["measures"].get("started", 0),
+                "reports": ok + bad,
+                "failure_rate": None if ok + bad == 0 else bad / (ok + bad),
+                "p95": percentile(found["bins"], 0.95),
+                "open_cases": open_cases.get(flow.slug, 0),
+                "spark": spark.get(flow.slug, []),
+            }
+        )
+    context = {
+        "scope": scope,
+        "rows": rows,
+        "bar": filterbar.choices(),
+        "section": "flows",
+    }
+    template = "dashboards/flows.html" + ("#page-body" if htmx_partial(request) else "")
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@needs("read")
+def flow_view(request, slug: str):
+    flow = get_object_or_404(Flow, slug=slug)
+    scope = filterbar.scope_of(request)
+    now = timezone.now()
+    try:
+        start, _ = window_bounds(now, parse_window(scope.window))
+    except BadQuery:
+        start, _ = window_bounds(now, parse_window(filterbar.DEFAULT_PERIOD))
+    errors = (
+        Event.objects.filter(flow=flow, status="failed", occurred_at__gte=start)
+        .values("error_code")
+        .annotate(
+            n=Count("id"),
+            transactions=Count("transaction_id", distinct=True),
+            first=Min("occurred_at"),
+            last=Max("occurred_at"),
+            message=Max("error_message"),
+        )
+        .order_by("-n", "error_code")[:100]
+    )
+    context = {
+        "flow": flow,
+        "scope": scope,
+        "errors": errors,
+        "open_cases": ExceptionCase.objects.filter(flow=flow, status__in=ACTIVE_STATUSES).count(),
+        "bar": filterbar.choices(),
+        "bar_target": "#page-body",
+        "section": "flows",
+    }
+    template = "dashboards/flow.html" + ("#page-body" if htmx_partial(request) else "")
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -1,0 +1,144 @@
+"""The overview: KPI tiles refreshed in place, and the charts behind them."""
+
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from c2c_ops.access import htmx_partial, needs
+
+from .. import filterbar, overview
+from ..charts import figures as charts
+from ..queries import BadQuery
+from ..summary import series
+
+TILES_EVERY = "30s"
+
+
+@needs("read")
+def overview_view(request):
+    scope = filterbar.scope_of(request)
+    now = timezone.now()
+    context = {"scope": scope, "section": "overview", "every": TILES_EVERY}
+    try:
+        found = overview.figures(scope.window, scope.filters, now)
+    except BadQuery as exc:
+        scope.errors.setdefault("window", []).append(str(exc))
+        found = None
+    context["figures"] = found
+    context["tiles"] = _tiles(scope, found) if found else []
+    template = "dashboards/overview.html"
+    if htmx_partial(request) and request.GET.get("part") == "tiles":
+        template += "#tiles"
+    else:
+        context["charts"] = _charts(scope, found, now) if found else {}
+        context["bar"] = filterbar.choices()
+        if htmx_partial(request):
+            template += "#overview-body"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:
+    s = found.summary
+    risk = s["revenue_at_risk"]
+    tiles = [
+        {
+            "key": "revenue-at-risk",
+            "label": "Revenue at risk",
+            "money": risk["amount"],
+            "change": found.risk_change,
+            "href": scope.link("/transactions/", risk="any"),
+            "note": "failed, stuck, past an SLA deadline or never invoiced",
+        },
+        {
+            "key": "at-risk-soon",
+            "label": "At risk within a day",
+            "money": s["at_risk_soon"]["amount"],
+            "href": scope.link("/transactions/", sort="deadline", status="in_progress"),
+            "note": "deadlines due in the next 24 hours",
+        },
+        {
+            "key": "stuck",
+            "label": "Stuck transactions",
+            "count": s["stuck_count"],
+            "href": scope.link("/transactions/", status="stuck"),
+            "note": "past their next-stage deadline with no news",
+        },
+        {
+            "key": "failure-rate",
+            "label": "Sync failure rate",
+            "ratio": s["failure_rate"],
+            "href": scope.link("/transactions/", status="failed"),
+            "note": f"failed stage reports, {scope.period_label.lower()}",
+        },
+        {
+            "key": "billing-latency",
+            "label": "Billing latency p50 / p95",
+            "durations": (
+                s["billing_latency"]["p50_seconds"],
+                s["billing_latency"]["p95_seconds"],
+            ),
+            "note": "work approved to invoice posted",
+        },
+        {
+            "key": "invoice-cycle",
+            "label": "Invoice cycle p50 / p95",
+            "durations": (found.cycle["p50_seconds"], found.cycle["p95_seconds"]),
+            "note": "work approved to invoice generated",
+        },
+    ]
+    for policy in s["sla"]:
+        tiles.append(
+            {
+                "key": f"sla-{policy['policy']}",
+                "label": f"SLA: {policy['name']}",
+                "ratio": policy["adherence"],
+                "objective": policy["objective"],
+                "breached": policy["breached"],
+                "note": f"{policy['met'] + policy['breached']} measured",
+            }
+        )
+    return tiles
+
+
+def _charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
+    currency = found.summary["currency"]
+
+    def link(**extra) -> str:
+        return scope.link("/transactions/", **extra)
+
+    latency_policy = found.summary["billing_latency"]["policy"]
+    out = {"risk": charts.risk_over_time(found.risk_series, currency, link)}
+    if latency_policy:
+        adherence = series(
+            "sla_adherence", scope.window, scope.filters, now, policy=latency_policy
+        )["series"]
+        objective = next(
+            (p["objective"] for p in found.summary["sla"] if p["policy"] == latency_policy), None
+        )
+        out["sla"] = charts.sla_trend(
+            adherence[0]["points"] if adherence else [], objective, latency_policy
+        )
+        out["latency"] = charts.latency(
+            {
+                label: (
+                    series(metric, scope.window, scope.filters, now, policy=latency_policy)[
+                        "series"
+                    ]
+                    or [{"points": []}]
+                )[0]["points"]
+                for label, metric in (("p50", "latency_p50"), ("p95", "latency_p95"))
+            },
+            latency_policy,
+        )
+    _, cells = overview.breakdown(scope.filters)
+    out["breakdown"] = charts.breakdown(cells, currency, link)
+    journey = scope.filters.get("journey", "billing")
+    flow = overview.funnel(journey, scope.window, scope.filters, now)
+
+    def funnel_link(**extra) -> str:
+        return scope.link("/transactions/", journey=journey, started_within=scope.window, **extra)
+
+    out["funnel"] = charts.funnel(flow["stages"], flow["reached"], flow["stopped"], funnel_link)
+    return out

@@ -1,0 +1,120 @@
+"""One transaction: stage progress and SLA clock, timeline of spans and reports, amounts,
+attributes, its exceptions, replays and audit trail, and what an operator may do."""
+
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from c2c_ops.access import needs
+from exceptions.models import AuditEntry, ExceptionCase, Replay
+from tracking.models import Event, Span, Stage, Transaction
+from tracking.roles import user_scopes
+
+from ..charts import figures as charts
+from ..models import RiskClock
+
+MAX_SPANS = 500  # a timeline longer than this is read in the API, not drawn
+MAX_EVENTS = 500
+
+
+@needs("read")
+def transaction_view(request, correlation_id: str):
+    txn = (
+        Transaction.objects.select_related("journey", "current_stage", "flow")
+        .filter(correlation_id=correlation_id)
+        .first()
+    )
+    if txn is None:
+        raise Http404("No transaction has this correlation ID.")
+    now = timezone.now()
+    events = list(
+        Event.objects.filter(transaction=txn)
+        .select_related("stage")
+        .order_by("occurred_at", "id")[:MAX_EVENTS]
+    )
+    spans = list(
+        Span.objects.filter(correlation_id=txn.correlation_id)
+        .order_by("start_time")
+        .values(
+            "span_id", "parent_span_id", "name", "service_name", "start_time", "end_time",
+            "status_code", "status_message",
+        )[: MAX_SPANS + 1]
+    )  # fmt: skip
+    timeline = charts.timeline(
+        [
+            {
+                "span_id": s["span_id"],
+                "parent": s["parent_span_id"],
+                "name": s["name"],
+                "service": s["service_name"],
+                "start": s["start_time"],
+                "end": s["end_time"],
+                "status_code": s["status_code"],
+                "message": s["status_message"][:200],
+            }
+            for s in spans[:MAX_SPANS]
+        ],
+        [
+            {
+                "at": e.occurred_at,
+                "stage": e.stage.slug,
+                "status": e.status,
+                "error": e.error_code,
+            }
+            for e in events
+        ],
+    )
+    cases = list(
+        ExceptionCase.objects.filter(transaction=txn)
+        .select_related("stage", "owner")
+        .order_by("-id")
+    )
+    context = {
+        "txn": txn,
+        "stages": _progress(txn),
+        "clock": _clock(txn, now),
+        "sla": RiskClock.objects.filter(transaction=txn).first(),
+        "events": events,
+        "timeline": timeline,
+        "spans_cut": len(spans) > MAX_SPANS,
+        "cases": cases,
+        "replays": Replay.objects.filter(transaction=txn)
+        .select_related("stage")
+        .order_by("-requested_at"),
+        "entries": AuditEntry.objects.filter(correlation_id=txn.correlation_id).order_by(
+            "-at", "-id"
+        )[:200],
+        "can_operate": "operate" in user_scopes(request.user),
+        "now": now,
+        "section": "transactions",
+    }
+    return render(request, "dashboards/transaction.html", context)
+
+
+def _progress(txn: Transaction) -> list[dict]:
+    """Each stage of the journey: done, current (with its status) or still ahead."""
+    stages = list(Stage.objects.filter(journey=txn.journey_id).order_by("position"))
+    current = txn.current_stage.position if txn.current_stage else -1
+    out = []
+    for stage in stages:
+        reached = txn.stage_times.get(stage.slug) if isinstance(txn.stage_times, dict) else None
+        if stage.position < current or (stage.position == current and txn.status == "completed"):
+            state = "done"
+        elif stage.position == current:
+            state = txn.stage_status or "started"
+        else:
+            state = "ahead"
+        out.append({"slug": stage.slug, "state": state, "at": reached})
+    return out
+
+
+def _clock(txn: Transaction, now) -> dict | None:
+    """The next stage's deadline, and how long is left (or how long it is overdue)."""
+    if txn.next_deadline_at is None:
+        return None
+    left = txn.next_deadline_at - now
+    return {
+        "deadline": txn.next_deadline_at,
+        "overdue": left.total_seconds() < 0,
+        "left": abs(left),
+    }
