@@ -8,6 +8,7 @@ it counts, so the list's length equals the number: ``risk`` for revenue at risk 
 from datetime import datetime
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -26,6 +27,13 @@ SORTS = {
 }
 
 
+def _valid_window(value: str) -> None:
+    try:
+        parse_window(value)
+    except BadQuery as exc:
+        raise ValidationError(str(exc)) from exc
+
+
 class ExplorerFilterSet(TransactionFilterSet):
     risk = django_filters.ChoiceFilter(
         choices=[
@@ -36,7 +44,9 @@ class ExplorerFilterSet(TransactionFilterSet):
         label="At risk because",
     )
     error_code = django_filters.CharFilter(label="Latest error code")
-    started_within = django_filters.CharFilter(method="filter_started", label="Started within")
+    started_within = django_filters.CharFilter(
+        method="filter_started", label="Started within", validators=[_valid_window]
+    )
     as_of = django_filters.IsoDateTimeFilter(method="filter_nothing", label="As of")
 
     def _as_of(self) -> datetime:
@@ -49,11 +59,7 @@ class ExplorerFilterSet(TransactionFilterSet):
         return queryset.filter(at_risk(value, self._as_of()))
 
     def filter_started(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        try:
-            window = parse_window(value)
-        except BadQuery as exc:
-            raise django_filters.utils.ValidationError({name: str(exc)}) from exc
-        return queryset.filter(started_at__gte=timezone.now() - window)
+        return queryset.filter(started_at__gte=timezone.now() - parse_window(value))
 
 
 def at_risk(reason: str, moment: datetime) -> Q:

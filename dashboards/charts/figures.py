@@ -33,9 +33,9 @@ def _layout(figure: go.Figure, title: str, y_title: str = "", **extra) -> Chart:
     }
     for axis, options in axes.items():
         options.update(extra.pop(axis, {}))
+    extra.setdefault("height", HEIGHT)
     figure.update_layout(
         title={"text": title, "x": 0, "font": {"size": 14}},
-        height=HEIGHT,
         margin={"l": 56, "r": 12, "t": 36, "b": 40},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
