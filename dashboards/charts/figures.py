@@ -6,6 +6,7 @@ mark carries the URL it drills into in ``customdata``: ``static/js/charts.js`` f
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import plotly.graph_objects as go
 from django.utils.html import _json_script_escapes
@@ -14,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from . import palette
 
 HEIGHT = 300
+PAD = timedelta(minutes=30)
 
 
 @dataclass
@@ -229,12 +231,18 @@ def timeline(spans: list[dict], events: list[dict]) -> Chart:
             hovertemplate="%{x}<br>%{text}<extra></extra>",
         )
     height = max(HEIGHT, 60 + 22 * (len(rows) + 1))
+    xaxis = {"type": "date"}
+    moments = [s["start"] for s in spans] + [s["end"] for s in spans] + [e["at"] for e in events]
+    if moments and max(moments) - min(moments) < timedelta(minutes=1):
+        # A lone report would zoom the axis to milliseconds: show the hour around it.
+        middle = min(moments) + (max(moments) - min(moments)) / 2
+        xaxis["range"] = [(middle - PAD).isoformat(), (middle + PAD).isoformat()]
     return _layout(
         figure,
         "Timeline: spans and status reports",
         barmode="overlay",
         height=height,
-        xaxis={"type": "date", "gridcolor": "rgba(128,128,128,0.15)"},
+        xaxis=xaxis,
         yaxis={
             "autorange": "reversed",
             "automargin": True,

@@ -1,5 +1,7 @@
 """The overview: KPI tiles refreshed in place, and the charts behind them."""
 
+from datetime import datetime
+
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -25,6 +27,8 @@ def overview_view(request):
         scope.errors.setdefault("window", []).append(str(exc))
         found = None
     context["figures"] = found
+    as_of = found.summary.get("as_of") if found else None
+    context["as_of"] = datetime.fromisoformat(as_of) if as_of else None
     context["tiles"] = _tiles(scope, found) if found else []
     template = "dashboards/overview.html"
     if htmx_partial(request) and request.GET.get("part") == "tiles":

@@ -4,6 +4,7 @@ attributes, its exceptions, replays and audit trail, and what an operator may do
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from c2c_ops.access import needs
 from exceptions.models import AuditEntry, ExceptionCase, Replay
@@ -92,19 +93,25 @@ def transaction_view(request, correlation_id: str):
 
 
 def _progress(txn: Transaction) -> list[dict]:
-    """Each stage of the journey: done, current (with its status) or still ahead."""
+    """Each stage of the journey: done, current (with its status), next (overdue when the
+    transaction is stuck) or still ahead; with when it was reached."""
     stages = list(Stage.objects.filter(journey=txn.journey_id).order_by("position"))
     current = txn.current_stage.position if txn.current_stage else -1
+    times = txn.stage_times if isinstance(txn.stage_times, dict) else {}
     out = []
     for stage in stages:
-        reached = txn.stage_times.get(stage.slug) if isinstance(txn.stage_times, dict) else None
         if stage.position < current or (stage.position == current and txn.status == "completed"):
             state = "done"
         elif stage.position == current:
             state = txn.stage_status or "started"
+        elif not any(s["state"] in ("next", "overdue") for s in out):
+            state = "overdue" if txn.status == "stuck" else "next"
         else:
             state = "ahead"
-        out.append({"slug": stage.slug, "state": state, "at": reached})
+        reached = times.get(stage.slug)
+        out.append(
+            {"slug": stage.slug, "state": state, "at": parse_datetime(reached) if reached else None}
+        )
     return out
 
 
