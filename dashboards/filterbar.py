@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.core.cache import cache
+from django.utils.functional import SimpleLazyObject
 
 from tracking.models import Flow, Journey
 
-from .models import Rollup
+from .models import Rollup, SavedView
 from .queries import FILTERS
 
 PERIODS = {
@@ -104,5 +105,17 @@ BAR_FIELDS = (
 
 
 def context(request) -> dict:
-    """Template context processor: the filter bar's fixed menus (no database read)."""
-    return {"bar_periods": PERIODS, "bar_fields": BAR_FIELDS}
+    """Template context processor: the filter bar's fixed menus, and the user's saved views
+    (read only when a page shows them)."""
+    user = getattr(request, "user", None)
+
+    def saved() -> list:
+        if not getattr(user, "is_authenticated", False):
+            return []
+        return list(SavedView.objects.filter(user=user))
+
+    return {
+        "bar_periods": PERIODS,
+        "bar_fields": BAR_FIELDS,
+        "saved_views": SimpleLazyObject(saved),
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import flows, overview, transaction, transactions
+from .views import flows, overview, saved, transaction, transactions
 
 app_name = "dashboards"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("transactions/<path:correlation_id>/", transaction.transaction_view, name="transaction"),
     path("flows/", flows.flows_view, name="flows"),
     path("flows/<slug:slug>/", flows.flow_view, name="flow"),
+    path("views/", saved.save_view, name="save-view"),
+    path("views/<int:pk>/delete", saved.delete_view, name="delete-view"),
 ]

@@ -1,6 +1,7 @@
 from .facts import Fact, MetricsVersion, RiskClock, Rollup
 from .policies import BusinessCalendar, FxRate, Holiday, SlaKind, SlaPolicy
 from .risk import RiskSnapshot
+from .views import SavedView
 
 __all__ = [
     "BusinessCalendar",
@@ -11,6 +12,7 @@ __all__ = [
     "RiskClock",
     "RiskSnapshot",
     "Rollup",
+    "SavedView",
     "SlaKind",
     "SlaPolicy",
 ]

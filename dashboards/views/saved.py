@@ -1,0 +1,61 @@
+"""Saved views: a user names the page and filters they are looking at, to come back to."""
+
+from urllib.parse import parse_qsl, urlencode
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_POST
+
+from c2c_ops.access import needs
+
+from ..models import SavedView
+from ..models.views import PAGES
+
+# Parameters that belong to one moment, not to the view: never saved.
+TRANSIENT = ("cursor", "part", "format")
+
+
+@require_POST
+@needs("read")
+def save_view(request):
+    path = request.POST.get("path", "")
+    name = request.POST.get("name", "").strip()[:80]
+    if path not in PAGES:
+        messages.error(request, "Only the overview, transactions and flows pages can be saved.")
+        return HttpResponseRedirect("/")
+    query = request.POST.get("query", "")
+    kept = [(k, v) for k, v in _pairs(query) if k not in TRANSIENT]
+    url = f"{path}?{urlencode(kept)}" if kept else path
+    if not name:
+        messages.error(request, "Give the view a name.")
+        return HttpResponseRedirect(url)
+    try:
+        with transaction.atomic():  # a clash rolls back this insert only
+            SavedView.objects.create(user=request.user, name=name, path=path, query=urlencode(kept))
+    except IntegrityError:
+        messages.error(request, f"You already have a view named {name!r}: pick another name.")
+    else:
+        messages.success(request, f"Saved as {name!r}.")
+    return HttpResponseRedirect(url)
+
+
+@require_POST
+@needs("read")
+def delete_view(request, pk: int):
+    # Only one's own: someone else's view is "not found", not "forbidden".
+    view = get_object_or_404(SavedView, pk=pk, user=request.user)
+    view.delete()
+    messages.success(request, f"Deleted the view {view.name!r}.")
+    return HttpResponseRedirect(request.POST.get("back") if _local(request) else "/")
+
+
+def _local(request) -> bool:
+    return request.POST.get("back", "").startswith("/") and not request.POST["back"].startswith(
+        "//"
+    )
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    return parse_qsl(query, keep_blank_values=False)[:50]
