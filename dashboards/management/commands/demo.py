@@ -96,7 +96,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"\nc2c-ops is up at {url}/\n"
                     f"  sign in as admin / {password}\n"
-                    f"  the ledger:  {url}/admin/tracking/transaction/\n"
+                    f"  overview:    {url}/\n"
+                    f"  exceptions:  {url}/exceptions/\n"
                     f"  the API:     {url}/api/docs/\n"
                 )
             )

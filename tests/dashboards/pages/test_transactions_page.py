@@ -78,9 +78,10 @@ def test_cursor_pages_cover_every_row_once(ledger, viewer, monkeypatch):
     for _ in range(5):
         html = client.get(url).content.decode()
         seen += rows_of(html)
-        if "cursor=" not in html.split('<div class="pager">', 1)[1]:
+        pager = html.split('<div class="pager">', 1)[1]
+        if "cursor=" not in pager:
             break
-        cursor = html.split("cursor=", 1)[1].split('"', 1)[0]
+        cursor = pager.split("cursor=", 1)[1].split('"', 1)[0]
         url = f"/transactions/?sort=amount&cursor={cursor}"
     assert seen == ["P-STUCK", "P-FAIL-1", "P-FAIL-2", "P-DONE", "P-NEW"]
 
