@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/c2c_ops
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test lint fmt bench-ingest bench-metrics bench-queue clean
+.PHONY: setup demo serve test lint fmt bench-ingest bench-metrics bench-queue bench-dashboards clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -56,6 +56,11 @@ bench-metrics: setup
 bench-queue: setup
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
 		.venv/bin/python bench/exceptions_queue.py
+
+## The dashboard pages at 1,000,000 transactions and 10,000,000 spans against their raw SQL.
+bench-dashboards: setup
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
+		.venv/bin/python bench/dashboards.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools var db.sqlite3*

@@ -17,16 +17,12 @@ Requirement: the queue page answers in under 150 ms p95 with 100,000 open cases.
 """
 
 import argparse
-import http.client
 import os
 import random
-import re
-import statistics
 import sys
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -37,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from ingest import prepare_database, start_server  # noqa: E402
 from metrics import p, row  # noqa: E402
+from pages import captured_sql, login, page_requests, raw_sql, report  # noqa: E402
 
 URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/c2c_ops_bench")
 os.environ["DATABASE_URL"] = URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "c2c_ops.settings")
 TARGET = 0.150
-WARM = 10  # rounds of every URL before timing: imports, template loading, both workers
 PASSWORD = "bench-operator-pass-1234"  # noqa: S105
 OPERATORS = ["bench-operator", "ops-ana", "ops-bruno", "ops-chen", "ops-dara"]
 FLOWS = {  # slug -> (owner team, share of cases)
@@ -179,105 +175,6 @@ def check(path: str, status: int, body: bytes) -> None:
         raise SystemExit(f"GET {path} answered {status} without case rows: {body[:300]!r}")
 
 
-def captured_sql(urls: dict[str, tuple[str, dict[str, str]]]) -> dict[str, list[str]]:
-    """Every statement each URL runs, literals inlined (Django binds client-side)."""
-    from django.contrib.auth.models import User
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    client.force_login(User.objects.get(username=OPERATORS[0]))
-    statements = {}
-    for label, (path, headers) in urls.items():
-        client.get(path, headers=headers)  # a first request loads what later ones reuse
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path, headers=headers)
-        check(path, response.status_code, response.content)
-        statements[label] = [q["sql"] for q in captured.captured_queries]
-    return statements
-
-
-def raw_sql(
-    statements: dict[str, list[str]], rounds: int
-) -> tuple[dict[str, list[float]], list[tuple[float, str, str]]]:
-    """Per URL, seconds to run its statements on one session; and each statement's median."""
-    from django.db import connection
-
-    # The app's session options (jit=off), so the raw side plans as the app does.
-    options = connection.settings_dict["OPTIONS"].get("options")
-    kwargs = {"options": options} if options else {}
-    times: dict[str, list[float]] = {label: [] for label in statements}
-    each: dict[tuple[str, int], list[float]] = {}
-    with psycopg.connect(URL, autocommit=True, **kwargs) as conn, conn.cursor() as cursor:
-        for index in range(rounds + WARM):
-            for label, sqls in statements.items():
-                total = 0.0
-                for at, sql in enumerate(sqls):
-                    began = time.perf_counter()
-                    cursor.execute(sql.encode())
-                    if cursor.description:
-                        cursor.fetchall()
-                    spent = time.perf_counter() - began
-                    total += spent
-                    if index >= WARM:
-                        each.setdefault((label, at), []).append(spent)
-                if index >= WARM:
-                    times[label].append(total)
-    slowest = sorted(
-        ((statistics.median(v), label, statements[label][at]) for (label, at), v in each.items()),
-        reverse=True,
-    )
-    return times, slowest
-
-
-def login(port: int) -> str:
-    """Sign in as a browser does; returns the Cookie header of the signed-in session."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/accounts/login/")
-    response = conn.getresponse()
-    form = response.read().decode()
-    jar = SimpleCookie()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
-    if response.status != 200 or "csrftoken" not in jar or token is None:
-        raise SystemExit(f"the sign-in form answered {response.status} without a CSRF token")
-    body = urlencode(
-        {"csrfmiddlewaretoken": token[1], "username": OPERATORS[0], "password": PASSWORD}
-    )
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"csrftoken={jar['csrftoken'].value}",
-    }
-    conn.request("POST", "/accounts/login/", body, headers)
-    response = conn.getresponse()
-    response.read()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    if response.status != 302 or "sessionid" not in jar:
-        raise SystemExit(f"signing in answered {response.status} without a session")
-    return "; ".join(f"{name}={jar[name].value}" for name in ("csrftoken", "sessionid"))
-
-
-def page_requests(
-    port: int, cookie: str, urls: dict[str, tuple[str, dict[str, str]]], rounds: int
-) -> dict[str, list[float]]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    times: dict[str, list[float]] = {label: [] for label in urls}
-    for index in range(rounds + WARM):
-        for label, (path, headers) in urls.items():
-            began = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": cookie, **headers})
-            response = conn.getresponse()
-            body = response.read()
-            spent = time.perf_counter() - began
-            check(path, response.status, body)
-            if index >= WARM:
-                times[label].append(spent)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000, help="live cases (1 per txn)")
@@ -308,31 +205,30 @@ def main() -> None:
     )
 
     urls = queue_urls(next(iter(FLOWS)))
-    statements = captured_sql(urls)
-    sql_times, slowest = raw_sql(statements, args.requests)
+    statements = captured_sql(urls, OPERATORS[0], check)
+    sql_times, slowest = raw_sql(URL, statements, args.requests)
     server = start_server(URL, args.port, args.workers)
     try:
-        http_times = page_requests(args.port, login(args.port), urls, args.requests)
+        cookie = login(args.port, OPERATORS[0], PASSWORD)
+        http_times = page_requests(args.port, cookie, urls, args.requests, check)
     finally:
         server.terminate()
         server.wait(timeout=20)
 
-    print(f"{'GET /exceptions/ (HTTP, sequential)':<44}{'ms':>11}{'raw ms':>10}{'ratio':>9}")
-    for label in urls:
-        for share in (0.5, 0.95):
-            note = f"{len(statements[label])} statements" if share == 0.5 else ""
-            page, raw = p(http_times[label], share), p(sql_times[label], share)
-            row(f"{label} p{int(share * 100)}", page, raw, note)
+    strip = (ExceptionCase._meta.db_table,)
+    report(
+        "GET /exceptions/ (HTTP, sequential)",
+        urls,
+        statements,
+        http_times,
+        sql_times,
+        slowest,
+        strip,
+    )
     every_page = [t for times in http_times.values() for t in times]
     every_raw = [t for times in sql_times.values() for t in times]
     overall = p(every_page, 0.95)
     row("all URLs p95", overall, p(every_raw, 0.95), f"{len(every_page):,} requests")
-    print("\nslowest statements (median ms, URL; column lists and joins left out):")
-    for seconds, label, sql in slowest[:4]:
-        short = re.sub(r'^SELECT .*? FROM "', 'SELECT ... FROM "', sql, flags=re.S)
-        short = re.sub(r' (INNER|LEFT OUTER) JOIN "\w+" ON \([^)]*\)', "", short)
-        short = short.replace(f'"{ExceptionCase._meta.db_table}".', "")
-        print(f"  {seconds * 1000:>7.1f}  {label}: {short[:240]}")
     verdict = "met" if overall < TARGET else "MISSED"
     print(f"\nqueue page p95 {overall * 1000:.0f} ms (target < {TARGET * 1000:.0f} ms): {verdict}")
 

@@ -34,6 +34,17 @@ HISTORY = timedelta(days=90)
 FAIL, STALL, RETRY = 0.03, 0.02, 0.6  # per stage: failure, silence, a failure retried
 
 
+def fx_rates(now: datetime) -> None:
+    """A hundred days of EUR and GBP rates that move a little, day to day."""
+    from dashboards.models import FxRate
+
+    for day in range(100):
+        date = (now - timedelta(days=day)).date()
+        for currency, base, cycle in (("EUR", "1.08", 7), ("GBP", "1.26", 5)):
+            rate = Decimal(base) + Decimal(day % cycle) / 100
+            FxRate.objects.create(date=date, currency=currency, rate=rate)
+
+
 def flows() -> dict[str, int]:
     ids = {}
     for journey, (slug, _) in FLOWS.items():

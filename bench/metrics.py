@@ -297,7 +297,7 @@ def main() -> None:
     from django.utils import timezone
 
     from dashboards import risk, rollups
-    from dashboards.models import FxRate, RiskSnapshot, Rollup
+    from dashboards.models import RiskSnapshot, Rollup
     from tracking.ledger import record, run_atomic
     from tracking.models import FlowAPIKey
     from tracking.sweep import sweep
@@ -305,11 +305,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE dashboards_rollup, dashboards_risksnapshot, dashboards_fxrate")
     now = timezone.now()
-    for day in range(100):
-        date = (now - timedelta(days=day)).date()
-        for currency, base, cycle in (("EUR", "1.08", 7), ("GBP", "1.26", 5)):
-            rate = Decimal(base) + Decimal(day % cycle) / 100
-            FxRate.objects.create(date=date, currency=currency, rate=rate)
+    ledger_load.fx_rates(now)
 
     print(f"loading {args.transactions:,} transactions with COPY ...", flush=True)
     began = time.perf_counter()
