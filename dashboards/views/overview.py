@@ -8,9 +8,9 @@ from django.utils.cache import patch_vary_headers
 
 from c2c_ops.access import htmx_partial, needs
 
-from .. import filterbar, overview
+from .. import filterbar, freshness, overview
 from ..charts import figures as charts
-from ..queries import BadQuery
+from ..queries import BadQuery, parse_window, window_bounds
 from ..summary import series
 
 TILES_EVERY = "30s"
@@ -34,7 +34,7 @@ def overview_view(request):
     if htmx_partial(request) and request.GET.get("part") == "tiles":
         template += "#tiles"
     else:
-        context["charts"] = _charts(scope, found, now) if found else {}
+        context["charts"] = _cached_charts(scope, found, now) if found else {}
         context["bar"] = filterbar.choices()
         if htmx_partial(request):
             template += "#overview-body"
@@ -104,6 +104,14 @@ def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:
             }
         )
     return tiles
+
+
+def _cached_charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
+    """The charts change only when the figures do (and with the 5-minute bucket)."""
+    _, end = window_bounds(now, parse_window(scope.window))
+    return freshness.cached(
+        "charts", [scope.window, scope.filters, end.isoformat()], lambda: _charts(scope, found, now)
+    )
 
 
 def _charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
