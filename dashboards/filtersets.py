@@ -13,11 +13,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from tracking.filtersets import TransactionFilterSet
-from tracking.models import TransactionStatus
+from tracking.models import Stage, TransactionStatus
 
 from .models import RiskClock
 from .models.risk import RiskReason
-from .queries import BadQuery, parse_window
+from .queries import BadQuery, parse_window, window_bounds
 
 SORTS = {
     "recent": ("-last_event_at", "Latest news"),
@@ -44,6 +44,7 @@ class ExplorerFilterSet(TransactionFilterSet):
         label="At risk because",
     )
     error_code = django_filters.CharFilter(label="Latest error code")
+    reached = django_filters.CharFilter(method="filter_reached", label="Reached stage")
     started_within = django_filters.CharFilter(
         method="filter_started", label="Started within", validators=[_valid_window]
     )
@@ -59,7 +60,16 @@ class ExplorerFilterSet(TransactionFilterSet):
         return queryset.filter(at_risk(value, self._as_of()))
 
     def filter_started(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(started_at__gte=timezone.now() - parse_window(value))
+        # The window's start as the figures count it (floored to its 5-minute bucket).
+        start, _ = window_bounds(timezone.now(), parse_window(value))
+        return queryset.filter(started_at__gte=start)
+
+    def filter_reached(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """At this stage or past it, as the funnel counts: by the current stage's position."""
+        reached = Q(pk__in=[])
+        for stage in Stage.objects.filter(slug=value):
+            reached |= Q(journey_id=stage.journey_id, current_stage__position__gte=stage.position)
+        return queryset.filter(reached)
 
 
 def at_risk(reason: str, moment: datetime) -> Q:

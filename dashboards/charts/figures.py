@@ -158,7 +158,7 @@ def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]],
             source.append(index)
             target.append(index + 1)
             value.append(reached[index + 1])
-            urls.append(link(stage=stages[index + 1]))
+            urls.append(link(reached=stages[index + 1]))
             colours.append("rgba(0,114,178,0.35)")
         for offset, outcome in enumerate(outcomes):
             count = stopped[outcome][index]

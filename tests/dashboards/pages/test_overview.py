@@ -126,3 +126,11 @@ def test_outsiders_and_strangers_are_kept_out(ledger, outsider):
 def test_an_empty_ledger_still_renders(viewer):
     response = browser(viewer).get("/")
     assert response.status_code == 200 and "<h1>Overview</h1>" in response.content.decode()
+
+
+def test_each_flow_of_the_funnel_opens_the_transactions_it_counts(ledger, viewer):
+    client = browser(viewer)
+    sankey = figure(client.get("/").content.decode(), "funnel")["data"][0]["link"]
+    assert sankey["value"], "the funnel has no flows"
+    for value, url in zip(sankey["value"], sankey["customdata"], strict=True):
+        assert len(listed(client, url)) == value, url
