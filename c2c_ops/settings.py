@@ -16,9 +16,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("C2C_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
+C2C_PRODUCTION = env_bool("C2C_PRODUCTION", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("C2C_PRODUCTION", False):
+    if not DEBUG and C2C_PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set in production (C2C_PRODUCTION=true)")
     # Laptop default only: production mode refuses to start without a real key (above).
     SECRET_KEY = "insecure-local-only-c2c-ops-key-change-me"  # noqa: S105
@@ -262,6 +263,31 @@ REPLAY_MAX_ATTEMPTS = env_int("REPLAY_MAX_ATTEMPTS", 6, minimum=1)
 REPLAY_RETRY_SECONDS = env_int("REPLAY_RETRY_SECONDS", 10, minimum=0)
 # A sent replay whose stage the flow has not reported succeeded (or failed) by then fails.
 REPLAY_CONFIRM_SECONDS = env_int("REPLAY_CONFIRM_SECONDS", 6 * 3600, minimum=60)
+
+# --- Alerts ---------------------------------------------------------------------------------
+# Links in alerts and digests point here (the address people open c2c-ops at).
+C2C_BASE_URL = env_str("C2C_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Django's own email settings, from variables of the same names.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "c2c-ops <alerts@localhost>")
+# The alert sender: how often beat runs it, how often a failed send is retried and when it
+# gives up (the first retry after ALERT_RETRY_SECONDS, doubling).
+ALERTS_INTERVAL_SECONDS = env_int("ALERTS_INTERVAL_SECONDS", 15, minimum=1)
+ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30, minimum=0)
+ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 8, minimum=1)
+# A sender's claim on an alert; if it dies mid-send, another sends it after this.
+ALERT_LEASE_SECONDS = env_int("ALERT_LEASE_SECONDS", 120, minimum=1)
+CELERY_BEAT_SCHEDULE["alert-sender"] = {
+    "task": "exceptions.tasks.send_alerts",
+    "schedule": ALERTS_INTERVAL_SECONDS,
+    "options": {"expires": ALERTS_INTERVAL_SECONDS},
+}
 
 # --- OpenTelemetry (the app's own traces) ---------------------------------------------------
 # Exporting is off unless an OTLP endpoint is configured with the standard variables.

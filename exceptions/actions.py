@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tracking.roles import user_scopes
 
-from . import audit
+from . import alerts, audit
 from .actors import SYSTEM, Actor
 from .models import LIVE_STATUSES, CaseStatus, ExceptionCase, Note
 
@@ -116,6 +116,8 @@ def _set_status(
         case.save(update_fields=fields)
         after = {"status": case.status, "snoozed_until": case.snoozed_until}
         audit.record(actor, verb.split()[0], case, before=before, after=after, reason=reason)
+        if status == CaseStatus.RESOLVED:
+            alerts.on_resolved([case])
         return case
 
 

@@ -17,7 +17,7 @@ from dashboards.fx import Rates
 from tracking import journeys
 from tracking.models import Event, Flow, StatusChange, Transaction
 
-from . import audit
+from . import alerts, audit
 from .actors import SYSTEM, rule_actor
 from .models import (
     LIVE_STATUSES,
@@ -103,6 +103,7 @@ class _Batch:
         self.new: list[ExceptionCase] = []
         self.bumped: dict[int, ExceptionCase] = {}
         self.entries: list = []
+        self.resolved_now: list[ExceptionCase] = []
 
     def run(self) -> IntakeResult:
         for change in self.changes:
@@ -120,6 +121,9 @@ class _Batch:
             ["occurrences", "last_seen_at", "kind", "error_code", "error_message", "event_id"],
         )
         audit.AuditEntry.objects.bulk_create(self.entries)
+        # In this same transaction: the alerts go out if and only if the change commits.
+        alerts.on_opened(self.new, self.now)
+        alerts.on_resolved(self.resolved_now, self.now)
         return self.result
 
     # --- opening and bumping -------------------------------------------------------------
@@ -268,6 +272,7 @@ class _Batch:
                 ],
             )
             self.result.resolved += len(resolved)
+            self.resolved_now = resolved
         self._settle_replays()
 
     def _settle_replays(self) -> None:

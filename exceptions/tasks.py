@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import actions, intake, replay
+from . import actions, alerts, delivery, intake, replay
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +41,19 @@ def housekeeping() -> None:
         send_replay.delay(replay_id)
     if woken or expired or due:
         log.info("exceptions: %d woken, %d replays expired, %d resent", woken, expired, len(due))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_alerts() -> int:
+    """Send what the outbox holds (and write due reminders first)."""
+    alerts.reminders()
+    sent = 0
+    for alert_id in delivery.due():
+        if delivery.deliver(alert_id).done:
+            sent += 1
+    return sent
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_alert(alert_id: int) -> str:
+    return delivery.deliver(alert_id).detail

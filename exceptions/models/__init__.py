@@ -1,3 +1,14 @@
+from .alerts import (
+    Alert,
+    AlertKind,
+    AlertRule,
+    Channel,
+    ChannelKind,
+    DigestSubscription,
+    MaintenanceWindow,
+    Notification,
+    RuleKind,
+)
 from .audit import AuditEntry
 from .cases import ACTIVE_STATUSES, LIVE_STATUSES, CaseKind, CaseStatus, ExceptionCase, Note
 from .replays import PENDING_REPLAYS, Replay, ReplayStatus
@@ -7,13 +18,22 @@ __all__ = [
     "ACTIVE_STATUSES",
     "LIVE_STATUSES",
     "PENDING_REPLAYS",
+    "Alert",
+    "AlertKind",
+    "AlertRule",
     "AuditEntry",
     "CaseKind",
     "CaseStatus",
+    "Channel",
+    "ChannelKind",
+    "DigestSubscription",
     "ExceptionCase",
+    "MaintenanceWindow",
     "Note",
+    "Notification",
     "OwnershipRule",
     "Replay",
     "ReplayStatus",
+    "RuleKind",
     "TeamMember",
 ]
