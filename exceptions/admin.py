@@ -10,19 +10,23 @@ from .models import AuditEntry, ExceptionCase, OwnershipRule, Replay, TeamMember
 
 
 class AuditedAdmin(admin.ModelAdmin):
+    def snapshot(self, obj) -> dict:
+        """What the audit entry records of ``obj``; override to keep secrets out."""
+        return model_to_dict(obj)
+
     def save_model(self, request, obj, form, change):
-        before = model_to_dict(type(obj).objects.get(pk=obj.pk)) if change else {}
+        before = self.snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
         super().save_model(request, obj, form, change)
         audit.record(
             Actor.of(request.user),
             "rule_change" if change else "rule_create",
             obj,
             before=before,
-            after=model_to_dict(obj),
+            after=self.snapshot(obj),
         )
 
     def delete_model(self, request, obj):
-        audit.record(Actor.of(request.user), "rule_delete", obj, before=model_to_dict(obj))
+        audit.record(Actor.of(request.user), "rule_delete", obj, before=self.snapshot(obj))
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
@@ -94,3 +98,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_name", "action", "object_type", "object_id", "correlation_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["correlation_id", "actor_name"]
+
+
+# Alert channels, rules and maintenance windows: registered from their own module.
+from . import alert_admin  # noqa: E402, F401

@@ -125,6 +125,9 @@ def _persona(username: str, role: str | None) -> User:
     user = User.objects.create_user(username, f"{username}@example.test", PASSWORD)
     if role:
         user.groups.add(Group.objects.get(name=role))
+    if role == "admin":  # as manage.py create_user --role admin makes them: the admin site
+        user.is_staff = user.is_superuser = True
+        user.save()
     return user
 
 

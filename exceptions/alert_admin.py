@@ -1,0 +1,113 @@
+"""Admin for alerts: channels (validated per kind, secrets never shown or audited, a "send a
+test message" action), rules and maintenance windows (audited), and the read-only history."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from . import alerts, audit
+from .actors import Actor
+from .admin import AuditedAdmin, ReadOnlyAdmin
+from .models import Alert, AlertRule, Channel, MaintenanceWindow, Notification
+from .transports import KINDS
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = ["kind", "team", "name", "config", "enabled", "disabled_reason"]
+        help_texts = {
+            "config": 'email: {"address": ".."}; slack: {"url": ".."}; '
+            'webhook: {"url": "..", "secret": "16+ characters"}',
+        }
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind in KINDS and "config" in data:
+            try:
+                data["config"] = KINDS[kind].clean(data["config"])
+            except ValidationError as exc:
+                self.add_error("config", exc)
+        return data
+
+
+@admin.register(Channel)
+class ChannelAdmin(AuditedAdmin):
+    form = ChannelForm
+    list_display = ["team", "kind", "name", "target", "enabled", "disabled_reason"]
+    list_filter = ["kind", "team", "enabled"]
+    actions = ["send_test", "enable"]
+
+    def snapshot(self, obj) -> dict:
+        values = model_to_dict(obj, exclude=["config"])
+        values["target"] = obj.target  # an address or a host: the secret parts stay out
+        return values
+
+    @admin.action(description="Send a test message")
+    def send_test(self, request, queryset):
+        from .tasks import send_alert
+
+        for channel in queryset:
+            alert = alerts.test_alert(channel, Actor.of(request.user).name)
+            transaction.on_commit(lambda pk=alert.pk: send_alert.delay(pk))
+        messages.success(
+            request, f"Test messages queued for {queryset.count()} channel(s): see Notifications."
+        )
+
+    @admin.action(description="Enable again (after fixing what disabled it)")
+    def enable(self, request, queryset):
+        for channel in queryset:
+            before = self.snapshot(channel)
+            channel.enabled, channel.disabled_reason = True, ""
+            channel.save(update_fields=["enabled", "disabled_reason"])
+            audit.record(
+                Actor.of(request.user), "rule_change", channel, before=before,
+                after=self.snapshot(channel),
+            )  # fmt: skip
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(AuditedAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "enabled",
+        "flow",
+        "team",
+        "min_amount",
+        "threshold",
+        "remind_every",
+    ]
+    list_editable = ["enabled"]
+    list_filter = ["kind", "enabled"]
+    filter_horizontal = ["channels"]
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(AuditedAdmin):
+    list_display = ["flow", "starts_at", "ends_at", "reason"]
+    list_filter = ["flow"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "subject",
+        "channel",
+        "outcome",
+        "attempts",
+        "processed_at",
+    ]
+    list_filter = ["kind", "outcome"]
+    search_fields = ["subject", "dedup_key"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["at", "channel", "alert", "ok", "permanent", "detail"]
+    list_filter = ["ok", "permanent"]
