@@ -1,12 +1,13 @@
 from django.urls import path
 
-from .views import act, queue
+from .views import act, notifications, queue
 
 app_name = "exceptions"
 urlpatterns = [
     path("", queue.queue_view, name="queue"),
     path("bulk", act.bulk_view, name="bulk"),
     path("audit.csv", act.audit_csv, name="audit-csv"),
+    path("notifications/", notifications.notifications_view, name="notifications"),
     path("<int:pk>/", act.case_view, name="case"),
     path("<int:pk>/menu", act.menu, name="menu"),
     path("<int:pk>/<str:action>", act.act, name="act"),

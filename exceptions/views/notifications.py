@@ -1,0 +1,52 @@
+"""Notification history: what was sent, to whom, when, and how it went."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from c2c_ops.access import htmx_partial, needs
+
+from ..models import Alert, AlertKind, Channel
+
+OUTCOMES = {
+    "pending": "Waiting to send",
+    "sent": "Sent",
+    "failed": "Failed",
+    "silenced": "Silenced",
+    "skipped": "Skipped",
+}
+
+
+@needs("read")
+def notifications_view(request):
+    alerts = Alert.objects.select_related("channel", "case").order_by("-created_at", "-id")
+    params = request.GET
+    if params.get("team"):
+        alerts = alerts.filter(channel__team=params["team"])
+    if params.get("kind") in AlertKind.values:
+        alerts = alerts.filter(kind=params["kind"])
+    outcome = params.get("outcome", "")
+    if outcome == "pending":
+        alerts = alerts.filter(processed_at__isnull=True)
+    elif outcome in OUTCOMES:
+        alerts = alerts.filter(outcome=outcome)
+    if params.get("channel", "").isdigit():
+        alerts = alerts.filter(channel_id=int(params["channel"]))
+    if params.get("q"):
+        alerts = alerts.filter(subject__icontains=params["q"].strip()[:100])
+    page = Paginator(alerts.prefetch_related("attempts_made"), 50).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "query": query.urlencode(),
+        "teams": sorted(set(Channel.objects.values_list("team", flat=True))),
+        "channels": Channel.objects.order_by("team", "kind"),
+        "kinds": AlertKind.choices,
+        "outcomes": OUTCOMES,
+        "section": "exceptions",
+    }
+    template = "exceptions/notifications.html" + ("#history" if htmx_partial(request) else "")
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
