@@ -1,6 +1,7 @@
 """Loopback stand-ins for what alerts reach: an SMTP server (aiosmtpd) and an HTTP endpoint
 that records every request and answers a scripted series of statuses."""
 
+import asyncio
 import json
 import socket
 import threading
@@ -14,12 +15,18 @@ from aiosmtpd.controller import Controller
 class SmtpServer:
     """A real SMTP server on 127.0.0.1; ``messages`` holds what it accepted, parsed."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: float = 0) -> None:
         self.messages: list = []
+        self.arrived = 0  # DATA commands begun, accepted or not
+        self.hold = hold  # seconds to sit on the first message before accepting it
         self.port = _free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):
+        self.arrived += 1
+        if self.arrived == 1 and self.hold:
+            # If the client goes away meanwhile, aiosmtpd cancels this: nothing is delivered.
+            await asyncio.sleep(self.hold)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append({"to": envelope.rcpt_tos, "message": parsed})
         return "250 Message accepted for delivery"
