@@ -283,6 +283,11 @@ ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30, minimum=0)
 ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 8, minimum=1)
 # A sender's claim on an alert; if it dies mid-send, another sends it after this.
 ALERT_LEASE_SECONDS = env_int("ALERT_LEASE_SECONDS", 120, minimum=1)
+CELERY_BEAT_SCHEDULE["alert-rules"] = {
+    "task": "exceptions.tasks.evaluate_rules",
+    "schedule": 60,
+    "options": {"expires": 60},
+}
 CELERY_BEAT_SCHEDULE["alert-sender"] = {
     "task": "exceptions.tasks.send_alerts",
     "schedule": ALERTS_INTERVAL_SECONDS,

@@ -123,6 +123,32 @@ def reminders(now: datetime | None = None) -> int:
         alerts.append(
             _case_alert(first.case, first.rule, first.channel, AlertKind.REMINDER, now, tag)
         )
+    # Metric rules: remind while the episode that fired is still firing.
+    still = Alert.objects.filter(
+        kind=AlertKind.FIRING,
+        outcome="sent",
+        case__isnull=True,
+        rule__remind_every__isnull=False,
+        rule__enabled=True,
+        rule__state__firing_since__isnull=False,
+    ).select_related("rule__state", "channel")
+    for first in still.iterator(chunk_size=500):
+        if first.facts.get("episode") != first.rule.state.episode or not first.channel.enabled:
+            continue
+        due = int((now - first.created_at) / first.rule.remind_every)
+        if due < 1:
+            continue
+        alerts.append(
+            Alert(
+                dedup_key=f"{first.dedup_key}:reminder:{due}",
+                kind=AlertKind.REMINDER,
+                rule=first.rule,
+                channel=first.channel,
+                subject=f"Still firing: {first.rule.name}: {first.rule.state.value}"[:300],
+                facts={**first.facts, "detail": first.rule.state.value},
+                created_at=now,
+            )
+        )
     return _write(alerts)
 
 
@@ -171,13 +197,17 @@ def _write(alerts: list[Alert]) -> int:
 def silenced(alert: Alert, now: datetime) -> str:
     """Why this alert must not go out now, or "" when it may."""
     case = alert.case
-    if case is None or alert.kind in (AlertKind.TEST, AlertKind.RESOLVED):
+    if alert.kind in (AlertKind.TEST, AlertKind.RESOLVED):
         return ""
+    if case is None:
+        flow = alert.rule.flow if alert.rule_id and alert.rule.flow_id else None
+        return "the flow is in a maintenance window" if flow and _in_maintenance(flow, now) else ""
     if case.status == "snoozed" and case.snoozed_until and case.snoozed_until > now:
         return "the case is snoozed"
-    if (
-        case.flow_id
-        and case.flow.maintenance.filter(Q(starts_at__lte=now) & Q(ends_at__gt=now)).exists()
-    ):
+    if case.flow_id and _in_maintenance(case.flow, now):
         return "the flow is in a maintenance window"
     return ""
+
+
+def _in_maintenance(flow, now: datetime) -> bool:
+    return flow.maintenance.filter(Q(starts_at__lte=now) & Q(ends_at__gt=now)).exists()

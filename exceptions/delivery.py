@@ -52,9 +52,9 @@ def deliver(alert_id: int, now: datetime | None = None) -> Outcome:
     )
     if not claimed:
         return Outcome(True, "not due, already sent, or another worker has it")
-    alert = Alert.objects.select_related("channel", "case__flow", "case__stage", "case__owner").get(
-        pk=alert_id
-    )
+    alert = Alert.objects.select_related(
+        "channel", "case__flow", "case__stage", "case__owner", "rule__flow"
+    ).get(pk=alert_id)
     channel = alert.channel
     if not channel.enabled:
         return _finish(alert, now, "skipped", f"the channel is disabled: {channel.disabled_reason}")

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import actions, alerts, delivery, intake, replay
+from . import actions, alerts, delivery, intake, replay, watch
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +57,9 @@ def send_alerts() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def send_alert(alert_id: int) -> str:
     return delivery.deliver(alert_id).detail
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def evaluate_rules() -> dict[str, int]:
+    """Metric rules (revenue at risk, failure rate, stuck count, burn rate), every minute."""
+    return watch.evaluate()

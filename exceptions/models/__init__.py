@@ -8,6 +8,7 @@ from .alerts import (
     MaintenanceWindow,
     Notification,
     RuleKind,
+    RuleState,
 )
 from .audit import AuditEntry
 from .cases import ACTIVE_STATUSES, LIVE_STATUSES, CaseKind, CaseStatus, ExceptionCase, Note
@@ -35,5 +36,6 @@ __all__ = [
     "Replay",
     "ReplayStatus",
     "RuleKind",
+    "RuleState",
     "TeamMember",
 ]

@@ -86,7 +86,18 @@ class AlertRule(models.Model):
         Channel, blank=True, help_text="Blank: every channel of the owning team."
     )
     notify_team = models.CharField(
-        max_length=100, blank=True, help_text="For metric rules: the team to alert."
+        max_length=100,
+        blank=True,
+        help_text="Metric rules: the team to alert (else the flow's owner team, else the default).",
+    )
+    window = models.DurationField(
+        null=True, blank=True, help_text="Failure rate: the period it is measured over (1 h)."
+    )
+    severity = models.CharField(
+        max_length=6,
+        choices=[("page", "Page (fast burn)"), ("ticket", "Ticket (slow burn)")],
+        default="page",
+        help_text="Burn-rate rules: which multi-window thresholds apply.",
     )
 
     class Meta:
@@ -94,6 +105,21 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleState(models.Model):
+    """Where a metric rule stands: firing since when (one episode per firing), last value."""
+
+    rule = models.OneToOneField(
+        AlertRule, on_delete=models.CASCADE, primary_key=True, related_name="state"
+    )
+    firing_since = models.DateTimeField(null=True, blank=True)
+    episode = models.PositiveIntegerField(default=0)
+    value = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {'firing' if self.firing_since else 'ok'}"
 
 
 class AlertKind(models.TextChoices):

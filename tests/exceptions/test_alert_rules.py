@@ -1,0 +1,131 @@
+"""Metric rules on synthetic streams of SLA outcomes and reports: burn-rate rules fire and
+clear when the SRE workbook's windows say so; threshold rules fire once per episode.
+
+The streams are written as the rollups the metrics engine would make of them (5-minute
+buckets, summed into hours and days), so each test controls exactly when every outcome
+falls; the rollup engine itself is tested against raw events in tests/dashboards.
+"""
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from dashboards.models import Rollup, SlaPolicy
+from exceptions import watch
+from exceptions.models import Alert, AlertRule, Channel, RuleState
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+STEP = timedelta(minutes=5)
+
+
+def rollups(counts: dict[tuple[datetime, str], int]) -> None:
+    """5-minute counts, written at every grain as the rollup engine keeps them."""
+    summed: dict[tuple[int, datetime, str], int] = defaultdict(int)
+    for (moment, measure), n in counts.items():
+        for grain in (300, 3600, 86400):
+            bucket = datetime.fromtimestamp(int(moment.timestamp()) // grain * grain, tz=UTC)
+            summed[(grain, bucket, measure)] += n
+    Rollup.objects.bulk_create(
+        Rollup(journey="billing", grain=g, bucket=b, measure=m, count=n)
+        for (g, b, m), n in summed.items()
+    )
+
+
+def outcomes(policy: SlaPolicy, *segments: tuple[datetime, datetime, int, float]) -> None:
+    """Each segment (start, end, outcomes per 5 minutes, share breached), as rollups."""
+    counts: dict[tuple[datetime, str], int] = defaultdict(int)
+    for start, end, per_bucket, bad_share in segments:
+        moment, carry = start, 0.0
+        while moment < end:
+            carry += per_bucket * bad_share
+            bad = int(carry)
+            carry -= bad
+            counts[(moment, f"sla_breached:{policy.id}")] += bad
+            counts[(moment, f"sla_met:{policy.id}")] += per_bucket - bad
+            moment += STEP
+    rollups(counts)
+
+
+@pytest.fixture
+def policy(db) -> SlaPolicy:
+    return SlaPolicy.objects.get(slug="billing-latency")  # objective 99%: budget 1%
+
+
+@pytest.fixture
+def slack(db) -> Channel:
+    return Channel.objects.create(
+        kind="slack", team="finance-ops", config={"url": "http://127.0.0.1:9/x"}
+    )
+
+
+def rule(policy, severity: str, **extra) -> AlertRule:
+    return AlertRule.objects.create(
+        name=f"burn {severity}", kind="burn_rate", policy=policy, severity=severity,
+        notify_team="finance-ops", **extra,
+    )  # fmt: skip
+
+
+def firing(made: AlertRule) -> bool:
+    return RuleState.objects.get(rule=made).firing_since is not None
+
+
+def test_a_fast_burn_pages_within_minutes_and_clears_after(policy, slack):
+    page, ticket = rule(policy, "page"), rule(policy, "ticket")
+    # Four quiet days at 0.1% errors; then half of all outcomes breach for 25 minutes:
+    # about 17% over the hour (17x the budget) and 50% over the last minutes (50x).
+    outcomes(
+        policy,
+        (NOW - timedelta(days=4), NOW - timedelta(minutes=20), 10, 0.001),
+        (NOW - timedelta(minutes=20), NOW + STEP, 10, 0.5),
+        (NOW + STEP, NOW + timedelta(hours=1, minutes=5), 10, 0.0),
+    )
+    watch.evaluate(NOW - timedelta(minutes=30))
+    assert not firing(page)  # before the burn
+    watch.evaluate(NOW)
+    assert firing(page)
+    subjects = list(Alert.objects.filter(rule=page).values_list("subject", flat=True))
+    assert len(subjects) == 1 and "billing-latency burn rate" in subjects[0]
+    # The burn stopped: an hour on, the short window is clean and the page clears.
+    watch.evaluate(NOW + timedelta(hours=1))
+    assert not firing(page)
+    kinds = list(Alert.objects.filter(rule=page).order_by("id").values_list("kind", flat=True))
+    assert kinds == ["firing", "resolved"]
+    assert not firing(ticket)
+
+
+def test_a_slow_burn_opens_a_ticket_but_does_not_page(policy, slack):
+    page, ticket = rule(policy, "page"), rule(policy, "ticket")
+    # Three days at 2% errors: twice the budget, steadily.
+    outcomes(policy, (NOW - timedelta(days=3), NOW + STEP, 20, 0.02))
+    watch.evaluate(NOW)
+    assert firing(ticket) and not firing(page)
+
+
+def test_a_burn_below_every_threshold_never_fires(policy, slack):
+    page, ticket = rule(policy, "page"), rule(policy, "ticket")
+    outcomes(policy, (NOW - timedelta(days=4), NOW + STEP, 20, 0.005))  # half the budget
+    for hours in range(0, 24, 6):
+        watch.evaluate(NOW - timedelta(hours=hours))
+    assert not firing(page) and not firing(ticket)
+    assert not Alert.objects.exists()
+
+
+def test_a_threshold_rule_fires_once_per_episode(policy, slack):
+    made = AlertRule.objects.create(
+        name="failures", kind="failure_rate", threshold=Decimal("0.10"), notify_team="finance-ops"
+    )
+    rollups({(NOW - STEP, "ev_ok"): 80, (NOW - STEP, "ev_failed"): 20})
+    watch.evaluate(NOW)
+    watch.evaluate(NOW + timedelta(minutes=1))  # still above: no second alert
+    assert firing(made)
+    assert Alert.objects.filter(rule=made).count() == 1
+    assert "20.0% of 100 reports failed" in Alert.objects.get(rule=made).subject
+    watch.evaluate(NOW + timedelta(hours=3))  # the window has moved past the failures
+    assert not firing(made)
+    assert list(Alert.objects.filter(rule=made).order_by("id").values_list("kind", flat=True)) == [
+        "firing",
+        "resolved",
+    ]
