@@ -283,6 +283,13 @@ ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30, minimum=0)
 ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 8, minimum=1)
 # A sender's claim on an alert; if it dies mid-send, another sends it after this.
 ALERT_LEASE_SECONDS = env_int("ALERT_LEASE_SECONDS", 120, minimum=1)
+# The daily digest goes out at the first run of the day after this hour (UTC).
+DIGEST_HOUR = env_int("DIGEST_HOUR", 7, minimum=0)
+CELERY_BEAT_SCHEDULE["daily-digest"] = {
+    "task": "exceptions.tasks.send_digests",
+    "schedule": 900,
+    "options": {"expires": 900},
+}
 CELERY_BEAT_SCHEDULE["alert-rules"] = {
     "task": "exceptions.tasks.evaluate_rules",
     "schedule": 60,

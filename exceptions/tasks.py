@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import actions, alerts, delivery, intake, replay, watch
+from . import actions, alerts, delivery, digest, intake, replay, watch
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +63,8 @@ def send_alert(alert_id: int) -> str:
 def evaluate_rules() -> dict[str, int]:
     """Metric rules (revenue at risk, failure rate, stuck count, burn rate), every minute."""
     return watch.evaluate()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_digests() -> int:
+    return digest.send_due()

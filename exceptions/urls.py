@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import act, notifications, queue
+from .views import act, digest, notifications, queue
 
 app_name = "exceptions"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("bulk", act.bulk_view, name="bulk"),
     path("audit.csv", act.audit_csv, name="audit-csv"),
     path("notifications/", notifications.notifications_view, name="notifications"),
+    path("digest", digest.digest_view, name="digest"),
     path("<int:pk>/", act.case_view, name="case"),
     path("<int:pk>/menu", act.menu, name="menu"),
     path("<int:pk>/<str:action>", act.act, name="act"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from c2c_ops.access import htmx_partial, needs
+from exceptions.models import DigestSubscription
 
 from .. import filterbar, freshness, overview
 from ..charts import figures as charts
@@ -20,7 +21,12 @@ TILES_EVERY = "30s"
 def overview_view(request):
     scope = filterbar.scope_of(request)
     now = timezone.now()
-    context = {"scope": scope, "section": "overview", "every": TILES_EVERY}
+    context = {
+        "scope": scope,
+        "section": "overview",
+        "every": TILES_EVERY,
+        "subscribed": DigestSubscription.objects.filter(user=request.user).exists(),
+    }
     try:
         found = overview.figures(scope.window, scope.filters, now)
     except BadQuery as exc:
