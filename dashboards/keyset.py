@@ -24,32 +24,38 @@ class Page:
     next_cursor: str | None
 
 
-def ordered(queryset: QuerySet, field: str, descending: bool) -> QuerySet:
-    column = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
-    return queryset.order_by(column, "-id" if descending else "id")
-
-
 def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: int) -> Page:
-    rows = ordered(queryset, field, descending)
-    if cursor:
-        value, last_id = _decode(cursor, queryset.model._meta.get_field(field))
-        rows = rows.filter(_after(field, descending, value, last_id))
-    found = list(rows[: size + 1])
+    """The ``size`` rows after ``cursor`` in (field, id) order, NULLs of a nullable field last.
+
+    The NULLs are read as a second, id-ordered part rather than with NULLS LAST, which an
+    ordinary index on the field cannot serve: each part is an index range scan.
+    """
+    beyond = "lt" if descending else "gt"
+    by_id = "-id" if descending else "id"
+    column = F(field).desc() if descending else F(field).asc()
+    nullable = queryset.model._meta.get_field(field).null
+    value, last_id = _decode(cursor, queryset.model._meta.get_field(field)) if cursor else (0, None)
+    in_nulls = bool(cursor) and value is None
+    found: list = []
+    if not in_nulls:
+        part = queryset.filter(**{f"{field}__isnull": False}) if nullable else queryset
+        part = part.order_by(column, by_id)
+        if cursor:
+            # (field, id) beyond the cursor; the first bound alone starts the index range.
+            part = part.filter(
+                Q(**{f"{field}__{beyond}e": value})
+                & (Q(**{f"{field}__{beyond}": value}) | Q(**{f"id__{beyond}": last_id}))
+            )
+        found = list(part[: size + 1])
+    if nullable and len(found) <= size:
+        nulls = queryset.filter(**{f"{field}__isnull": True}).order_by(by_id)
+        if in_nulls:
+            nulls = nulls.filter(**{f"id__{beyond}": last_id})
+        found += list(nulls[: size + 1 - len(found)])
     more = len(found) > size
     found = found[:size]
     next_cursor = _encode(getattr(found[-1], field), found[-1].pk) if more else None
     return Page(found, next_cursor)
-
-
-def _after(field: str, descending: bool, value: object, last_id: int) -> Q:
-    beyond = "lt" if descending else "gt"
-    if value is None:  # already in the NULLs at the end: only ids remain to order
-        return Q(**{f"{field}__isnull": True, f"id__{beyond}": last_id})
-    return (
-        Q(**{f"{field}__{beyond}": value})
-        | Q(**{field: value, f"id__{beyond}": last_id})
-        | Q(**{f"{field}__isnull": True})
-    )
 
 
 def _encode(value: object, pk: int) -> str:

@@ -129,3 +129,32 @@ def test_a_threshold_rule_fires_once_per_episode(policy, slack):
         "firing",
         "resolved",
     ]
+
+
+def test_a_firing_metric_rule_reminds_until_it_clears(policy, slack):
+    made = AlertRule.objects.create(
+        name="stuck pile", kind="stuck_count", threshold=0, notify_team="finance-ops",
+        remind_every=timedelta(hours=1),
+    )  # fmt: skip
+    from dashboards.models import RiskSnapshot
+    from exceptions import alerts
+
+    RiskSnapshot.objects.create(
+        taken_at=NOW, journey="billing", reason="stuck", age="lt_1d", count=3, amount=0
+    )
+    watch.evaluate(NOW)
+    Alert.objects.filter(rule=made).update(outcome="sent", processed_at=NOW)
+    alerts.reminders(NOW + timedelta(minutes=30))
+    assert Alert.objects.filter(rule=made, kind="reminder").count() == 0  # not yet
+    alerts.reminders(NOW + timedelta(hours=1, minutes=1))
+    alerts.reminders(NOW + timedelta(hours=1, minutes=2))
+    (reminder,) = Alert.objects.filter(rule=made, kind="reminder")
+    assert reminder.subject.startswith("Still firing: stuck pile: 3 stuck")
+    RiskSnapshot.objects.create(
+        taken_at=NOW + timedelta(hours=2), journey="billing", reason="stuck", age="lt_1d",
+        count=0, amount=0,
+    )  # fmt: skip
+    watch.evaluate(NOW + timedelta(hours=2))
+    alerts.reminders(NOW + timedelta(hours=3))
+    assert Alert.objects.filter(rule=made, kind="reminder").count() == 1  # cleared: no more
+    assert Alert.objects.filter(rule=made, kind="resolved").count() == 1

@@ -184,3 +184,14 @@ def test_rules_filter_by_amount_and_can_name_channels(ingest_client, flow):
         failed_case(ingest_client, "SOW-LARGE", amount="9000.00")
         send_alerts.run()
     assert [r["json"]["text"].split()[0] for r in hook.requests] == ["SOW-LARGE"]
+
+
+def test_a_rule_that_names_channels_uses_only_those(ingest_client, flow):
+    with HookServer() as named, HookServer() as team_wide:
+        chosen = channel("slack", named.url, team="escalations")
+        channel("slack", team_wide.url)  # the owning team's own channel
+        rule = AlertRule.objects.get()
+        rule.channels.add(chosen)
+        failed_case(ingest_client, "SOW-NAMED")
+        send_alerts.run()
+    assert len(named.requests) == 1 and team_wide.requests == []

@@ -67,6 +67,10 @@ class Transaction(models.Model):
         indexes = [
             models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
             models.Index(fields=["-last_event_at"], name="txn_last_event"),
+            # The transactions explorer's other sorts, paged by (value, id) from an index.
+            models.Index(fields=["amount", "id"], name="txn_amount"),
+            models.Index(fields=["started_at", "id"], name="txn_started"),
+            models.Index(fields=["next_deadline_at", "id"], name="txn_deadline"),
             # The stuck sweep and "at risk soon" look only at transactions still moving:
             # stuck ones stay off this index, so each sweep reads only the newly late.
             models.Index(
