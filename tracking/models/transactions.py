@@ -67,6 +67,8 @@ class Transaction(models.Model):
         indexes = [
             models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
             models.Index(fields=["-last_event_at"], name="txn_last_event"),
+            # The explorer filtered by status (stuck, failed: old news by nature), newest first.
+            models.Index(fields=["status", "-last_event_at"], name="txn_status_recent"),
             # The transactions explorer's other sorts, paged by (value, id) from an index.
             models.Index(fields=["amount", "id"], name="txn_amount"),
             models.Index(fields=["started_at", "id"], name="txn_started"),
