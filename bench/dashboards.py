@@ -195,6 +195,9 @@ def main() -> None:
         risk.snapshot(timezone.now())
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE dashboards_rollup")
+            # The sweep just made tens of thousands of rows stuck; without fresh statistics
+            # the planner believes there are none (autovacuum would catch up in minutes).
+            cursor.execute("VACUUM ANALYZE tracking_transaction")
         print(f"sweep ({marked:,} stuck), rollup rebuild and risk snapshot in "
               f"{time.perf_counter() - began:,.0f} s\n", flush=True)  # fmt: skip
     viewer()
