@@ -77,6 +77,8 @@ def page_ids(queryset: QuerySet, sort: str, now: datetime, offset: int, limit: i
     R / (age of the oldest case). Ranking just the cases above that amount gives the same
     page, from a small share of them.
     """
+    if sort == "amount":
+        return _by_amount(queryset, offset, limit)
     ordered = ranked(queryset, sort, now)
     # Deep pages would need a large sample read into Python; ranking every case in SQL is
     # cheaper there.
@@ -85,6 +87,18 @@ def page_ids(queryset: QuerySet, sort: str, now: datetime, offset: int, limit: i
         if floor is not None:
             ordered = ordered.filter(amount__gte=floor)
     return list(ordered.values_list("id", flat=True)[offset : offset + limit])
+
+
+def _by_amount(queryset: QuerySet, offset: int, limit: int) -> list[int]:
+    """Largest first, unpriced last: read as two parts (priced by the amount index, then
+    unpriced by age) rather than with NULLS LAST, which the index cannot serve."""
+    priced = queryset.filter(amount__isnull=False).order_by("-amount", "opened_at", "id")
+    ids = list(priced.values_list("id", flat=True)[offset : offset + limit])
+    if len(ids) == limit:
+        return ids
+    skip = max(offset - priced.count(), 0) if not ids else 0
+    unpriced = queryset.filter(amount__isnull=True).order_by("opened_at", "id")
+    return ids + list(unpriced.values_list("id", flat=True)[skip : skip + limit - len(ids)])
 
 
 def _rank_floor(queryset: QuerySet, now: datetime, needed: int) -> Decimal | None:

@@ -71,16 +71,19 @@ def make(rows: list[tuple]) -> None:
     limit=st.integers(min_value=1, max_value=10),
     offset=st.integers(min_value=0, max_value=12),
 )
-def test_the_bounded_ranking_returns_the_full_sorts_page(rows, region, limit, offset):
+def test_the_bounded_queries_return_the_full_sorts_page(rows, region, limit, offset):
     with transaction.atomic():
         make(rows)
         chosen = queue.active(ExceptionCase.objects.all())
         if region:
             chosen = chosen.filter(region=region)
-        full = list(
-            queue.ranked(chosen, "rank", NOW).values_list("id", flat=True)[offset : offset + limit]
-        )
-        assert queue.page_ids(chosen, "rank", NOW, offset, limit) == full
+        for sort in ("rank", "amount"):
+            full = list(
+                queue.ranked(chosen, sort, NOW).values_list("id", flat=True)[
+                    offset : offset + limit
+                ]
+            )
+            assert queue.page_ids(chosen, sort, NOW, offset, limit) == full, sort
         transaction.set_rollback(True)
 
 
