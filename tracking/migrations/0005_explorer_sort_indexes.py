@@ -4,26 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracking', '0004_event_flow_failures'),
+        ("tracking", "0004_event_flow_failures"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['status', '-last_event_at'], name='txn_status_recent'),
+            model_name="transaction",
+            index=models.Index(fields=["status", "-last_event_at"], name="txn_status_recent"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['amount', 'id'], name='txn_amount'),
+            model_name="transaction",
+            index=models.Index(fields=["amount", "id"], name="txn_amount"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['started_at', 'id'], name='txn_started'),
+            model_name="transaction",
+            index=models.Index(fields=["started_at", "id"], name="txn_started"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['next_deadline_at', 'id'], name='txn_deadline'),
+            model_name="transaction",
+            index=models.Index(fields=["next_deadline_at", "id"], name="txn_deadline"),
         ),
     ]
