@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 
 from dashboards import seeds as metric_seeds
 from dashboards.models import BusinessCalendar, SlaPolicy
+from exceptions.models import AlertRule
+from exceptions.seeds import seed_alert_rules
 from tracking import journeys
 from tracking.models import Flow, FlowAPIKey, Journey, Stage
 from tracking.seeds import seed
@@ -54,6 +56,7 @@ def _seeded(request):
         request.getfixturevalue("transactional_db")
         seed(Journey, Stage, Group)
         metric_seeds.seed(BusinessCalendar, SlaPolicy, Journey, Stage)
+        seed_alert_rules(AlertRule)
     journeys.invalidate()
     cache.clear()  # cached figures belong to the database of the test that made them
     yield

@@ -1,15 +1,14 @@
 from django.db import migrations
 
-NAME = "New exception: tell the owning team"
+from exceptions.seeds import DEFAULT_RULE, seed_alert_rules
 
 
 def seed(apps, schema_editor):
-    AlertRule = apps.get_model("c2c_exceptions", "AlertRule")
-    AlertRule.objects.get_or_create(name=NAME, defaults={"kind": "new_exception", "enabled": True})
+    seed_alert_rules(apps.get_model("c2c_exceptions", "AlertRule"))
 
 
 def unseed(apps, schema_editor):
-    apps.get_model("c2c_exceptions", "AlertRule").objects.filter(name=NAME).delete()
+    apps.get_model("c2c_exceptions", "AlertRule").objects.filter(name=DEFAULT_RULE).delete()
 
 
 class Migration(migrations.Migration):
