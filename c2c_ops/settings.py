@@ -317,5 +317,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # slack_sdk logs request URLs at INFO: a Slack webhook's path is its secret.
+        "slack_sdk": {"level": "WARNING"},
     },
 }

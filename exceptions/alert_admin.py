@@ -12,6 +12,7 @@ from .actors import Actor
 from .admin import AuditedAdmin, ReadOnlyAdmin
 from .models import Alert, AlertRule, Channel, MaintenanceWindow, Notification
 from .transports import KINDS
+from .transports.base import host_of
 
 
 class ChannelForm(forms.ModelForm):
@@ -23,15 +24,41 @@ class ChannelForm(forms.ModelForm):
             'webhook: {"url": "..", "secret": "16+ characters"}',
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Secrets are write-only: shown masked; a masked value sent back keeps the old one.
+            self.initial["config"] = masked(self.instance.kind, self.instance.config)
+
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
+        if self.instance.pk and isinstance(data.get("config"), dict):
+            stored = self.instance.config or {}
+            shown = masked(self.instance.kind, stored)
+            data["config"] = {
+                key: stored.get(key) if key in shown and value == shown[key] else value
+                for key, value in data["config"].items()
+            }
         if kind in KINDS and "config" in data:
             try:
                 data["config"] = KINDS[kind].clean(data["config"])
             except ValidationError as exc:
                 self.add_error("config", exc)
         return data
+
+
+MASK = "********"
+
+
+def masked(kind: str, config: dict) -> dict:
+    """The config as the admin shows it: no webhook secret, no Slack URL path."""
+    shown = dict(config or {})
+    if "secret" in shown:
+        shown["secret"] = MASK
+    if kind == "slack" and shown.get("url"):
+        shown["url"] = host_of(shown["url"])
+    return shown
 
 
 @admin.register(Channel)

@@ -102,10 +102,12 @@ def on_resolved(cases: Iterable[ExceptionCase], now: datetime | None = None) -> 
 def reminders(now: datetime | None = None) -> int:
     """Reminders for cases still open, at each rule's interval, while not snoozed."""
     now = now or timezone.now()
+    # Firing alerts silenced by a maintenance window count too: once the window ends, the
+    # team hears of what is still open.
     fired = (
         Alert.objects.filter(
             kind=AlertKind.FIRING,
-            outcome="sent",
+            outcome__in=("sent", "silenced"),
             rule__remind_every__isnull=False,
             rule__enabled=True,
             case__status__in=("open", "acknowledged"),
@@ -116,6 +118,8 @@ def reminders(now: datetime | None = None) -> int:
     alerts = []
     for first in fired.iterator(chunk_size=500):
         interval: timedelta = first.rule.remind_every
+        if interval <= timedelta(0):
+            continue
         due = int((now - first.created_at) / interval)
         if due < 1 or not first.channel.enabled:
             continue
@@ -126,7 +130,7 @@ def reminders(now: datetime | None = None) -> int:
     # Metric rules: remind while the episode that fired is still firing.
     still = Alert.objects.filter(
         kind=AlertKind.FIRING,
-        outcome="sent",
+        outcome__in=("sent", "silenced"),
         case__isnull=True,
         rule__remind_every__isnull=False,
         rule__enabled=True,
@@ -134,6 +138,8 @@ def reminders(now: datetime | None = None) -> int:
     ).select_related("rule__state", "channel")
     for first in still.iterator(chunk_size=500):
         if first.facts.get("episode") != first.rule.state.episode or not first.channel.enabled:
+            continue
+        if first.rule.remind_every <= timedelta(0):
             continue
         due = int((now - first.created_at) / first.rule.remind_every)
         if due < 1:
@@ -202,6 +208,8 @@ def silenced(alert: Alert, now: datetime) -> str:
     if case is None:
         flow = alert.rule.flow if alert.rule_id and alert.rule.flow_id else None
         return "the flow is in a maintenance window" if flow and _in_maintenance(flow, now) else ""
+    if case.status in ("resolved", "ignored"):
+        return f"the case was {case.status} before this went out"
     if case.status == "snoozed" and case.snoozed_until and case.snoozed_until > now:
         return "the case is snoozed"
     if case.flow_id and _in_maintenance(case.flow, now):

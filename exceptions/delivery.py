@@ -71,6 +71,9 @@ def deliver(alert_id: int, now: datetime | None = None) -> Outcome:
         transport_for(channel).send(message)
     except TransportError as exc:
         return _failed(alert, channel, now, str(exc), exc.permanent)
+    except Exception as exc:  # a bug or a bad config must not wedge the outbox
+        log.exception("alerts: unexpected error sending alert %s", alert.pk)
+        return _failed(alert, channel, now, f"{type(exc).__name__}: {exc}"[:500], False)
     Notification.objects.create(alert=alert, channel=channel, at=timezone.now(), ok=True)
     return _finish(alert, now, "sent", "sent")
 

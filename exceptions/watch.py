@@ -142,8 +142,18 @@ def team_of(rule: AlertRule) -> str:
 
 
 def _alerts(rule: AlertRule, episode: int, kind: str, reading: Reading, now: datetime) -> None:
-    named = [c for c in rule.channels.all() if c.enabled]
-    channels = named or list(Channel.objects.filter(team=team_of(rule), enabled=True))
+    if kind == AlertKind.RESOLVED:
+        # Only where the firing was heard: a silenced or failed firing gets no "resolved".
+        told = Alert.objects.filter(
+            rule=rule,
+            kind=AlertKind.FIRING,
+            outcome="sent",
+            dedup_key__startswith=f"rule:{rule.pk}:episode:{episode}:",
+        ).values_list("channel_id", flat=True)
+        channels = list(Channel.objects.filter(pk__in=list(told), enabled=True))
+    else:
+        named = [c for c in rule.channels.all() if c.enabled]
+        channels = named or list(Channel.objects.filter(team=team_of(rule), enabled=True))
     verb = "Resolved: " if kind == AlertKind.RESOLVED else ""
     link = f"{settings.C2C_BASE_URL}/"
     Alert.objects.bulk_create(

@@ -15,12 +15,19 @@ from aiosmtpd.controller import Controller
 class SmtpServer:
     """A real SMTP server on 127.0.0.1; ``messages`` holds what it accepted, parsed."""
 
-    def __init__(self, hold: float = 0) -> None:
+    def __init__(self, hold: float = 0, refuse: tuple[str, ...] = ()) -> None:
+        self.refuse = set(refuse)  # addresses answered "550 no such user"
         self.messages: list = []
         self.arrived = 0  # DATA commands begun, accepted or not
         self.hold = hold  # seconds to sit on the first message before accepting it
         self.port = _free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.arrived += 1

@@ -6,7 +6,10 @@ unset; a worker claims it, sends it and logs every attempt as a ``Notification``
 ``dedup_key`` is unique, so a change seen twice makes one alert, never two.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from tracking.models import Flow, Journey
@@ -80,7 +83,10 @@ class AlertRule(models.Model):
         "dashboards.SlaPolicy", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     remind_every = models.DurationField(
-        null=True, blank=True, help_text="Remind while the cause stays; blank: never."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(timedelta(minutes=1))],
+        help_text="Remind while the cause stays; blank: never.",
     )
     channels = models.ManyToManyField(
         Channel, blank=True, help_text="Blank: every channel of the owning team."

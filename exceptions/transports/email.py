@@ -1,5 +1,7 @@
 """Email through Django's configured backend (SMTP in production), HTML and plain text."""
 
+import smtplib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -37,7 +39,15 @@ class EmailTransport(Transport):
         )
         try:
             mail.send()
-        except Exception as exc:
-            # A refused recipient will be refused again; anything else may pass next time.
-            permanent = type(exc).__name__ in ("SMTPRecipientsRefused", "SMTPSenderRefused")
-            raise TransportError(f"{type(exc).__name__}: {exc}"[:500], permanent) from exc
+        except Exception as exc:  # smtplib and socket errors alike
+            detail = f"{type(exc).__name__}: {exc}"[:500]
+            raise TransportError(detail, _refused_for_good(exc)) from exc
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """Only a 5xx refusal of the address itself is final. 4xx (greylisting) passes later,
+    and a refused sender is the server's setup, not this channel's: never disable for it."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return False
+    codes = [code for code, _ in exc.recipients.values()]
+    return bool(codes) and all(code >= 500 for code in codes)

@@ -34,7 +34,9 @@ class SlackTransport(Transport):
         return host_of(self.config.get("url", ""))
 
     def send(self, message: Message) -> None:
-        client = WebhookClient(self.config["url"], timeout=10)
+        # No retry handlers: slack_sdk's own retry would post again behind our back (our
+        # outbox retries), and it logs the full URL, whose path is the webhook's secret.
+        client = WebhookClient(self.config["url"], timeout=10, retry_handlers=[])
         try:
             response = client.send(text=f"{message.subject}", blocks=blocks(message))
         except Exception as exc:

@@ -66,3 +66,24 @@ def test_operators_and_viewers_cannot_configure(operator, viewer):
     for user in (operator, viewer):
         response = admin_client(user).get("/admin/c2c_exceptions/channel/")
         assert response.status_code == 302  # to the admin login: not staff
+
+
+def test_secrets_are_write_only_in_the_admin(admin_user):
+    hook = Channel.objects.create(
+        kind="webhook", team="erp", config={"url": "https://ops.example/h", "secret": SECRET}
+    )
+    slack = Channel.objects.create(
+        kind="slack", team="erp", config={"url": "https://hooks.slack.com/services/T/B/XYZ"}
+    )
+    client = admin_client(admin_user)
+    for channel in (hook, slack):
+        page = client.get(f"/admin/c2c_exceptions/channel/{channel.pk}/change/").content.decode()
+        assert SECRET not in page and "services/T/B/XYZ" not in page
+    # Saving the masked form (another field changed) keeps the stored secret.
+    masked = '{"url": "https://ops.example/h", "secret": "********"}'
+    response = client.post(
+        f"/admin/c2c_exceptions/channel/{hook.pk}/change/", form("webhook", masked, team="erp-2")
+    )
+    assert response.status_code == 302
+    hook.refresh_from_db()
+    assert hook.team == "erp-2" and hook.config["secret"] == SECRET

@@ -68,6 +68,11 @@ def rule(policy, severity: str, **extra) -> AlertRule:
     )  # fmt: skip
 
 
+def told(made: AlertRule) -> None:
+    """As if the sender delivered the firing alerts (resolved ones follow only those)."""
+    Alert.objects.filter(rule=made, kind="firing").update(outcome="sent", processed_at=NOW)
+
+
 def firing(made: AlertRule) -> bool:
     return RuleState.objects.get(rule=made).firing_since is not None
 
@@ -88,6 +93,7 @@ def test_a_fast_burn_pages_within_minutes_and_clears_after(policy, slack):
     assert firing(page)
     subjects = list(Alert.objects.filter(rule=page).values_list("subject", flat=True))
     assert len(subjects) == 1 and "billing-latency burn rate" in subjects[0]
+    told(page)
     # The burn stopped: an hour on, the short window is clean and the page clears.
     watch.evaluate(NOW + timedelta(hours=1))
     assert not firing(page)
@@ -123,6 +129,7 @@ def test_a_threshold_rule_fires_once_per_episode(policy, slack):
     assert firing(made)
     assert Alert.objects.filter(rule=made).count() == 1
     assert "20.0% of 100 reports failed" in Alert.objects.get(rule=made).subject
+    told(made)
     watch.evaluate(NOW + timedelta(hours=3))  # the window has moved past the failures
     assert not firing(made)
     assert list(Alert.objects.filter(rule=made).order_by("id").values_list("kind", flat=True)) == [
@@ -158,3 +165,39 @@ def test_a_firing_metric_rule_reminds_until_it_clears(policy, slack):
     alerts.reminders(NOW + timedelta(hours=3))
     assert Alert.objects.filter(rule=made, kind="reminder").count() == 1  # cleared: no more
     assert Alert.objects.filter(rule=made, kind="resolved").count() == 1
+
+
+def test_a_rule_silenced_throughout_sends_no_resolved_message(policy, slack):
+    from dashboards.models import RiskSnapshot
+    from exceptions import delivery
+    from exceptions.models import MaintenanceWindow
+    from tracking.models import Flow
+
+    flow = Flow.objects.create(slug="quiet-flow", name="quiet", owner_team="finance-ops")
+    made = AlertRule.objects.create(name="stuck", kind="stuck_count", threshold=0, flow=flow)
+    MaintenanceWindow.objects.create(
+        flow=flow, starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=3)
+    )
+    RiskSnapshot.objects.create(
+        taken_at=NOW, journey="billing", flow="quiet-flow", reason="stuck", age="lt_1d",
+        count=2, amount=0,
+    )  # fmt: skip
+    watch.evaluate(NOW)
+    for alert_id in delivery.due(NOW):
+        delivery.deliver(alert_id, NOW)
+    assert Alert.objects.get(rule=made).outcome == "silenced"
+    RiskSnapshot.objects.create(
+        taken_at=NOW + timedelta(hours=1), journey="billing", flow="quiet-flow", reason="stuck",
+        age="lt_1d", count=0, amount=0,
+    )  # fmt: skip
+    watch.evaluate(NOW + timedelta(hours=1))
+    assert not firing(made)
+    assert not Alert.objects.filter(rule=made, kind="resolved").exists()
+
+
+def test_a_reminder_interval_must_be_positive(db):
+    from django.core.exceptions import ValidationError
+
+    made = AlertRule(name="bad", kind="new_exception", remind_every=timedelta(0))
+    with pytest.raises(ValidationError, match="remind_every"):
+        made.full_clean()

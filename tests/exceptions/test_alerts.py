@@ -195,3 +195,36 @@ def test_a_rule_that_names_channels_uses_only_those(ingest_client, flow):
         failed_case(ingest_client, "SOW-NAMED")
         send_alerts.run()
     assert len(named.requests) == 1 and team_wide.requests == []
+
+
+def test_a_case_resolved_before_its_alert_left_is_not_paged(ingest_client, flow, operator):
+    with HookServer() as hook:
+        channel("slack", hook.url)
+        case = failed_case(ingest_client, "SOW-QUICK")
+        actions.resolve(Actor.of(operator), case.pk, "fixed within seconds")
+        send_alerts.run()
+    assert hook.requests == []
+    assert "was resolved" in Notification.objects.get().detail
+
+
+def test_a_refused_address_disables_the_email_channel_but_a_full_mailbox_does_not(
+    ingest_client, flow
+):
+    with SmtpServer(refuse=("left@example.com",)) as server, smtp(server):
+        gone = channel("email", "left@example.com")
+        failed_case(ingest_client, "SOW-BOUNCE")
+        send_alerts.run()
+    gone.refresh_from_db()
+    assert not gone.enabled and "550" in gone.disabled_reason
+
+
+def test_an_unexpected_error_is_logged_and_retried_not_stuck(ingest_client, flow):
+    broken = Channel.objects.create(kind="slack", team="billing", config={})  # no URL at all
+    failed_case(ingest_client, "SOW-BROKEN")
+    alert = Alert.objects.get(channel=broken)
+    outcome = delivery.deliver(alert.pk)
+    assert not outcome.done and "KeyError" in outcome.detail
+    alert.refresh_from_db()
+    assert alert.processed_at is None and alert.claimed_until is None
+    assert alert.next_attempt_at is not None
+    assert Notification.objects.get(alert=alert).ok is False
