@@ -77,6 +77,9 @@ def flows_view(request):
                 "p95": percentile(found["bins"], 0.95),
                 "open_cases": open_cases.get(flow.slug, 0),
                 "spark": spark.get(flow.slug, []),
+                "started_link": scope.link(
+                    "/transactions/", flow=flow.slug, started_within=scope.window
+                ),
             }
         )
     context = {

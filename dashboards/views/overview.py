@@ -58,14 +58,13 @@ def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:
             "label": "Revenue at risk",
             "money": risk["amount"],
             "change": found.risk_change,
-            "href": scope.link("/transactions/", risk="any"),
+            "href": scope.link("/transactions/", risk="any", as_of=s.get("as_of")),
             "note": "failed, stuck, past an SLA deadline or never invoiced",
         },
         {
             "key": "at-risk-soon",
             "label": "At risk within a day",
             "money": s["at_risk_soon"]["amount"],
-            "href": scope.link("/transactions/", sort="deadline", status="in_progress"),
             "note": "deadlines due in the next 24 hours",
         },
         {

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from c2c_ops.access import needs
@@ -31,6 +32,9 @@ def save_view(request):
     if not name:
         messages.error(request, "Give the view a name.")
         return HttpResponseRedirect(url)
+    if len(urlencode(kept)) > SavedView._meta.get_field("query").max_length:
+        messages.error(request, "These filters are too long to save as a view.")
+        return HttpResponseRedirect(url)
     try:
         with transaction.atomic():  # a clash rolls back this insert only
             SavedView.objects.create(user=request.user, name=name, path=path, query=urlencode(kept))
@@ -48,13 +52,9 @@ def delete_view(request, pk: int):
     view = get_object_or_404(SavedView, pk=pk, user=request.user)
     view.delete()
     messages.success(request, f"Deleted the view {view.name!r}.")
-    return HttpResponseRedirect(request.POST.get("back") if _local(request) else "/")
-
-
-def _local(request) -> bool:
-    return request.POST.get("back", "").startswith("/") and not request.POST["back"].startswith(
-        "//"
-    )
+    back = request.POST.get("back", "")
+    local = url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
+    return HttpResponseRedirect(back if local and back.startswith("/") else "/")
 
 
 def _pairs(query: str) -> list[tuple[str, str]]:

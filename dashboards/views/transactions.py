@@ -20,9 +20,12 @@ CSV_COLUMNS = (
     "amount", "currency", "error_code", "error_message", "started_at", "last_event_at",
     "completed_at", "next_deadline_at",
 )  # fmt: skip
+KEPT_BY_SEARCH = ("stuck", "risk", "started_within", "as_of", "reached", "error_code")
 # Filters of the explorer that are not the filter bar's, kept in its hidden fields.
-OWN_PARAMS = ("q", "status", "stage", "stuck", "risk", "min_amount", "max_amount", "sort",
-              "started_within", "as_of")  # fmt: skip
+OWN_PARAMS = (
+    "q", "status", "stage", "stuck", "risk", "min_amount", "max_amount", "sort",
+    "started_within", "as_of", "reached", "error_code",
+)  # fmt: skip
 
 
 def explorer_rows(request):
@@ -63,7 +66,10 @@ def transactions_view(request):
         "statuses": TransactionStatus.choices,
         "query": _query_without(request, "cursor", "part"),
         "bar": filterbar.choices(),
-        "bar_keep": [(k, v) for k, v in request.GET.items() if k in OWN_PARAMS],
+        # Every value of a repeated parameter (status=failed&status=stuck), not the last.
+        "bar_keep": [(k, v) for k, vs in request.GET.lists() if k in OWN_PARAMS for v in vs],
+        # What the search form does not show but must keep (a drill-down's own filters).
+        "search_keep": [(k, v) for k, vs in request.GET.lists() if k in KEPT_BY_SEARCH for v in vs],
         "section": "transactions",
         "now": timezone.now(),
     }

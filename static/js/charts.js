@@ -27,7 +27,8 @@
       el.on("plotly_click", function (event) {
         var point = event.points && event.points[0];
         var url = point && (point.customdata || (point.fullData && point.fullData.customdata));
-        if (typeof url === "string" && url.charAt(0) === "/") window.location.assign(url);
+        // Same-site paths only: "/x", never "//host" or "/\\host".
+        if (typeof url === "string" && /^\/(?![\/\\])/.test(url)) window.location.assign(url);
       });
     });
   }

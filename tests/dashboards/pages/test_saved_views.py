@@ -70,3 +70,19 @@ def test_saving_needs_the_csrf_token_and_a_role(viewer, outsider):
     assert browser(outsider).post("/views/", {"path": "/", "name": "x"}).status_code == 403
     assert Client().post("/views/", {"path": "/", "name": "x"}).status_code == 302
     assert not SavedView.objects.exists()
+
+
+def test_filters_too_long_to_save_say_so(viewer):
+    response = browser(viewer).post(
+        "/views/",
+        {"path": "/transactions/", "query": "q=" + "x" * 3000, "name": "long"},
+        follow=True,
+    )
+    assert "too long to save" in response.content.decode()
+    assert not SavedView.objects.exists()
+
+
+def test_delete_never_sends_the_user_off_site(viewer):
+    view = SavedView.objects.create(user=viewer, name="Mine", path="/")
+    response = browser(viewer).post(f"/views/{view.pk}/delete", {"back": "/\\evil.example/"})
+    assert response["Location"] == "/"

@@ -123,3 +123,22 @@ def test_roles(ledger, viewer, operator, admin_user, outsider):
     assert browser(outsider).get("/transactions/").status_code == 403
     assert browser(outsider).get("/transactions/?format=csv").status_code == 403
     assert Client().get("/transactions/").status_code == 302
+
+
+def test_both_forms_keep_the_filters_they_do_not_show(ledger, viewer):
+    html = (
+        browser(viewer)
+        .get(
+            "/transactions/?status=failed&status=stuck&reached=invoice_generated&started_within=30d"
+        )
+        .content.decode()
+    )
+    bar, search = (
+        html.split('aria-label="Filters"', 1)[1].split("</form>", 1)[0],
+        html.split('aria-label="Search transactions"', 1)[1].split("</form>", 1)[0],
+    )
+    for kept in ('name="status" value="failed"', 'name="status" value="stuck"',
+                 'name="reached" value="invoice_generated"'):  # fmt: skip
+        assert kept in bar
+    assert 'name="reached" value="invoice_generated"' in search
+    assert 'name="started_within" value="30d"' in search
