@@ -5,6 +5,8 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from tracking.roles import user_scopes
 
@@ -21,6 +23,22 @@ def needs(scope: str):
         return checked
 
     return decorate
+
+
+def respond(request, template: str, context: dict):
+    """Render a page or one of its fragments; the answer differs by HX-Request, so say so
+    to caches (``Vary``)."""
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def query_without(request, *names: str) -> str:
+    """The request's query string without ``names`` (a page number, a cursor...)."""
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
 
 
 def htmx_partial(request) -> bool:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from tracking.models import Journey, Stage, Transaction, TransactionStatus
@@ -125,7 +124,3 @@ def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetim
 
     start, _ = window_bounds(now, parse_window(window))
     return freshness.cached("funnel", [journey_slug, window, filters, start.isoformat()], compute)
-
-
-def currency() -> str:
-    return settings.REPORTING_CURRENCY

@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import alerts
-from .models import Alert, AlertKind, Channel, Notification
+from .models import Alert, Channel, Notification
 from .transports import TransportError, transport_for
 from .transports.base import Message
 
@@ -124,7 +124,3 @@ def _failed(alert: Alert, channel: Channel, now: datetime, error: str, permanent
             next_attempt_at=now + timedelta(seconds=delay), claimed_until=None
         )
     return Outcome(False, error)
-
-
-def is_test(alert: Alert) -> bool:
-    return alert.kind == AlertKind.TEST

@@ -5,11 +5,10 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
-from c2c_ops.access import htmx_partial, needs
+from c2c_ops.access import htmx_partial, needs, respond
 from exceptions.models import ACTIVE_STATUSES, ExceptionCase
 from tracking.models import Event, Flow
 
@@ -89,9 +88,7 @@ def flows_view(request):
         "section": "flows",
     }
     template = "dashboards/flows.html" + ("#page-body" if htmx_partial(request) else "")
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return respond(request, template, context)
 
 
 @needs("read")
@@ -125,6 +122,4 @@ def flow_view(request, slug: str):
         "section": "flows",
     }
     template = "dashboards/flow.html" + ("#page-body" if htmx_partial(request) else "")
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return respond(request, template, context)

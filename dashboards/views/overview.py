@@ -2,11 +2,9 @@
 
 from datetime import datetime
 
-from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
-from c2c_ops.access import htmx_partial, needs
+from c2c_ops.access import htmx_partial, needs, respond
 from exceptions.models import DigestSubscription
 
 from .. import filterbar, freshness, overview
@@ -44,9 +42,7 @@ def overview_view(request):
         context["bar"] = filterbar.choices()
         if htmx_partial(request):
             template += "#overview-body"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return respond(request, template, context)
 
 
 def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:

@@ -1,12 +1,10 @@
 """The transactions explorer: search, filter, sort, page by cursor, count, export as CSV."""
 
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
 from c2c_ops import csvstream
-from c2c_ops.access import htmx_partial, needs
+from c2c_ops.access import htmx_partial, needs, query_without, respond
 from tracking.models import Transaction, TransactionStatus
 
 from .. import filterbar, keyset
@@ -41,7 +39,7 @@ def transactions_view(request):
     filters, rows = explorer_rows(request)
     scope = filterbar.scope_of(request)
     if htmx_partial(request) and request.GET.get("part") == "count":
-        return _fragment(request, "dashboards/transactions.html#count", _count(rows))
+        return respond(request, "dashboards/transactions.html#count", _count(rows))
     sort = request.GET.get("sort") or "recent"
     sort = sort if sort in SORTS else "recent"
     field = SORTS[sort][0]
@@ -64,7 +62,7 @@ def transactions_view(request):
         "sort": sort,
         "sorts": {key: label for key, (_, label) in SORTS.items()},
         "statuses": TransactionStatus.choices,
-        "query": _query_without(request, "cursor", "part"),
+        "query": query_without(request, "cursor", "part"),
         "bar": filterbar.choices(),
         # Every value of a repeated parameter (status=failed&status=stuck), not the last.
         "bar_keep": [(k, v) for k, vs in request.GET.lists() if k in OWN_PARAMS for v in vs],
@@ -76,18 +74,12 @@ def transactions_view(request):
     template = "dashboards/transactions.html"
     if htmx_partial(request):
         template += "#page-body"
-    return _fragment(request, template, context)
+    return respond(request, template, context)
 
 
 def _count(rows) -> dict:
     counted = rows[: COUNT_UP_TO + 1].count()
     return {"count": min(counted, COUNT_UP_TO), "more": counted > COUNT_UP_TO}
-
-
-def _fragment(request, template: str, context: dict):
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _csv(request) -> StreamingHttpResponse:
@@ -104,10 +96,3 @@ def _csv(request) -> StreamingHttpResponse:
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="c2c-transactions-{stamp}.csv"'
     return response
-
-
-def _query_without(request, *names: str) -> str:
-    params = request.GET.copy()
-    for name in names:
-        params.pop(name, None)
-    return params.urlencode()

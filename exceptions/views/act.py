@@ -8,11 +8,10 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from c2c_ops.access import htmx_partial, needs
+from c2c_ops.access import htmx_partial, needs, respond
 from tracking.roles import user_scopes
 
 from .. import actions, audit, bulk, replay
@@ -121,9 +120,7 @@ def menu(request, pk: int):
         return HttpResponseRedirect(f"/exceptions/{pk}/")
     case = get_object_or_404(ExceptionCase.objects.select_related("owner"), pk=pk)
     context = {"case": case, "here": _safe_next(request, request.GET.get("next", "")), **choices()}
-    response = render(request, "exceptions/queue.html#case-menu", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return respond(request, "exceptions/queue.html#case-menu", context)
 
 
 @require_POST

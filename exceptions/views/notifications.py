@@ -1,10 +1,8 @@
 """Notification history: what was sent, to whom, when, and how it went."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 
-from c2c_ops.access import htmx_partial, needs
+from c2c_ops.access import htmx_partial, needs, query_without, respond
 
 from ..models import Alert, AlertKind, Channel
 
@@ -35,11 +33,9 @@ def notifications_view(request):
     if params.get("q"):
         alerts = alerts.filter(subject__icontains=params["q"].strip()[:100])
     page = Paginator(alerts.prefetch_related("attempts_made"), 50).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
     context = {
         "page": page,
-        "query": query.urlencode(),
+        "query": query_without(request, "page"),
         "teams": sorted(set(Channel.objects.values_list("team", flat=True))),
         "channels": Channel.objects.order_by("team", "kind"),
         "kinds": AlertKind.choices,
@@ -47,6 +43,4 @@ def notifications_view(request):
         "section": "exceptions",
     }
     template = "exceptions/notifications.html" + ("#history" if htmx_partial(request) else "")
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return respond(request, template, context)

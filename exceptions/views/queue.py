@@ -3,11 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
-from c2c_ops.access import htmx_partial, needs
+from c2c_ops.access import htmx_partial, needs, query_without, respond
 from tracking.models import Flow, Stage
 from tracking.roles import user_scopes
 
@@ -50,7 +48,7 @@ def cases_page(request, counts: dict[str, int]) -> dict:
         "page": page,
         "sort": sort,
         "sorts": queue.SORTS,
-        "query": _query_without(request, "page"),
+        "query": query_without(request, "page"),
         "here": request.get_full_path(),
     }
 
@@ -95,13 +93,4 @@ def queue_view(request):
     template = "exceptions/queue.html"
     if htmx_partial(request):
         template += "#queue-section"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def _query_without(request, *names: str) -> str:
-    params = request.GET.copy()
-    for name in names:
-        params.pop(name, None)
-    return params.urlencode()
+    return respond(request, template, context)
