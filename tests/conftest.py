@@ -155,6 +155,15 @@ def outsider(db) -> User:
     return _persona("otto-outsider", None)
 
 
+def browser(user: User, csrf: bool = False):
+    """A browser-like Django test client signed in as ``user`` (``csrf``: enforce tokens)."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client
+
+
 def session_client(user: User) -> APIClient:
     client = APIClient()
     client.force_login(user)

@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from django.test import override_settings
 
 
 class SmtpServer:
@@ -37,6 +38,16 @@ class SmtpServer:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append({"to": envelope.rcpt_tos, "message": parsed})
         return "250 Message accepted for delivery"
+
+    def settings(self, **extra):
+        """Django's real SMTP backend pointed at this server (not the in-memory outbox)."""
+        return override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=self.port,
+            EMAIL_USE_TLS=False,
+            **extra,
+        )
 
     def __enter__(self) -> "SmtpServer":
         self.controller.start()

@@ -22,22 +22,13 @@ pytestmark = pytest.mark.django_db
 SECRET = "webhook-secret-0123456789"
 
 
-def smtp(server: SmtpServer):
-    return override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=server.port,
-        EMAIL_USE_TLS=False,
-    )
-
-
 def channel(kind: str, target: str, team: str = "billing", **extra) -> Channel:
     config = {"address": target} if kind == "email" else {"url": target, **extra}
     return Channel.objects.create(kind=kind, team=team, config=config)
 
 
 def test_a_new_case_emails_its_owner_team(ingest_client, flow):
-    with SmtpServer() as server, smtp(server):
+    with SmtpServer() as server, server.settings():
         channel("email", "billing-ops@example.com")
         channel("email", "elsewhere@example.com", team="erp")  # another team: not told
         case = failed_case(ingest_client, "SOW-MAIL", amount="2500.00")
@@ -210,7 +201,7 @@ def test_a_case_resolved_before_its_alert_left_is_not_paged(ingest_client, flow,
 def test_a_refused_address_disables_the_email_channel_but_a_full_mailbox_does_not(
     ingest_client, flow
 ):
-    with SmtpServer(refuse=("left@example.com",)) as server, smtp(server):
+    with SmtpServer(refuse=("left@example.com",)) as server, server.settings():
         gone = channel("email", "left@example.com")
         failed_case(ingest_client, "SOW-BOUNCE")
         send_alerts.run()

@@ -5,31 +5,17 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from exceptions import digest
 from exceptions.models import DigestSubscription
+from tests.conftest import browser
 from tests.dashboards.helpers import report, step
 
 from ..hooks import SmtpServer
 
 pytestmark = pytest.mark.django_db
-
-
-def smtp(server: SmtpServer):
-    return override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=server.port,
-        DIGEST_HOUR=0,
-    )
-
-
-def browser(user, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 def test_a_viewer_opts_in_and_out_from_the_overview(viewer):
@@ -68,7 +54,7 @@ def test_the_digest_goes_out_once_a_day_with_the_figures(ingest_client, viewer, 
     )
     call_command("compute_metrics", stdout=open("/dev/null", "w"))  # noqa: SIM115
     DigestSubscription.objects.create(user=viewer)
-    with SmtpServer() as server, smtp(server):
+    with SmtpServer() as server, server.settings(DIGEST_HOUR=0):
         assert digest.send_due() == 1
         assert digest.send_due() == 0  # already sent today
     (got,) = server.messages
@@ -102,7 +88,7 @@ def test_a_refused_address_does_not_hold_back_the_others(viewer, operator):
     viewer.save()
     DigestSubscription.objects.create(user=viewer)  # first in line
     DigestSubscription.objects.create(user=operator)
-    with SmtpServer(refuse=("gone@example.test",)) as server, smtp(server):
+    with SmtpServer(refuse=("gone@example.test",)) as server, server.settings(DIGEST_HOUR=0):
         assert digest.send_due() == 1
     assert [m["to"] for m in server.messages] == [[operator.email]]
     assert DigestSubscription.objects.get(user=viewer).last_sent_on is None

@@ -5,18 +5,13 @@ from django.test import Client
 
 from exceptions.models import Channel
 from exceptions.tasks import send_alerts
+from tests.conftest import browser
 
 from ..hooks import HookServer
 from .helpers import failed_case
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -8,17 +8,12 @@ from django.test import Client
 from django.utils import timezone
 
 from exceptions.models import ExceptionCase
+from tests.conftest import browser
 
 from .helpers import failed_case
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -3,17 +3,12 @@
 import re
 
 import pytest
-from django.test import Client
+
+from tests.conftest import browser
 
 from .scenario import HX, build
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

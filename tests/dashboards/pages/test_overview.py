@@ -6,15 +6,11 @@ import orjson
 import pytest
 from django.test import Client
 
+from tests.conftest import browser
+
 from .scenario import HX, build, rows_of
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

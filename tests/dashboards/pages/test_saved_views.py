@@ -4,14 +4,9 @@ import pytest
 from django.test import Client
 
 from dashboards.models import SavedView
+from tests.conftest import browser
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 def test_a_viewer_saves_a_view_and_finds_it_in_the_filter_bar(viewer):

@@ -5,21 +5,15 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from exceptions import intake
+from tests.conftest import browser
 from tracking.models import Span
 
 from .scenario import build
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
