@@ -12,7 +12,9 @@ amount in the reporting currency. Measures:
   deadline counts nowhere until it is decided;
 - ``latency:<policy id>:<bin>``: start-to-end time of each completed instance, in fixed
   log-spaced bins, so percentiles merge across any filter (see ``latency_bin``);
-- ``unpriced``: a transaction whose currency has no FX rate (its money is left out).
+- ``unpriced``: a transaction whose currency has no FX rate (its money is left out);
+- ``stage:<stage id>:<status>``: the stage a transaction is at and its status, at its
+  start; the contract-to-cash funnel counts these for the transactions started in a window.
 """
 
 import functools
@@ -97,6 +99,7 @@ class TxnView:
     stage_event_at: datetime | None
     next_deadline_at: datetime | None
     stage_times: dict[str, str]
+    stage_id: int | None = None
 
 
 @dataclass
@@ -137,6 +140,8 @@ def derive(
     out.add(txn.started_at, "started", dims, money(txn.started_at))
     if txn.amount is not None and out.amount is None:
         out.add(txn.started_at, "unpriced", dims, None)
+    if txn.stage_id is not None:
+        out.add(txn.started_at, f"stage:{txn.stage_id}:{txn.status}", dims, None)
     if txn.status == "completed" and txn.completed_at is not None:
         out.add(txn.completed_at, "completed", dims, money(txn.completed_at))
     elif txn.status == "failed" and txn.stage_event_at is not None:

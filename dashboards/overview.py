@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 
-from tracking.models import Journey, Stage, Transaction, TransactionStatus
+from tracking.models import Journey, Stage, TransactionStatus
 
 from . import freshness
 from .models import RiskSnapshot, SlaPolicy
@@ -92,7 +92,10 @@ def breakdown(filters: dict[str, str]) -> tuple[datetime | None, list[tuple]]:
 
 def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetime) -> dict:
     """For transactions of a journey started in the window: how many reached each stage,
-    and how many stopped at each, by status (failed, stuck, still in progress)."""
+    and how many stopped at each, by status (failed, stuck, still in progress).
+
+    Read from the ``stage:<stage id>:<status>`` rollups, counted at each start.
+    """
 
     def compute() -> dict:
         journey = Journey.objects.filter(slug=journey_slug).first()
@@ -100,20 +103,14 @@ def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetim
             return {"stages": [], "reached": [], "stopped": {}}
         stages = list(Stage.objects.filter(journey=journey).order_by("position"))
         position = {stage.id: index for index, stage in enumerate(stages)}
-        start, _ = window_bounds(now, parse_window(window))
-        scoped = {k: v for k, v in filters.items() if k != "journey"}
-        if "flow" in scoped:
-            scoped["flow__slug"] = scoped.pop("flow")
-        rows = (
-            Transaction.objects.filter(journey=journey, started_at__gte=start, **scoped)
-            .values_list("current_stage_id", "status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        start, end = window_bounds(now, parse_window(window))
+        scoped = {**filters, "journey": journey_slug}
+        measures = totals(start, end, scoped, Q(measure__startswith="stage:"))
         at = [0] * len(stages)
         stopped = {str(o): [0] * len(stages) for o in FUNNEL_OUTCOMES}
-        for stage_id, status, n in rows:
-            index = position.get(stage_id)
+        for name, (n, _) in measures.items():
+            _, stage_id, status = name.split(":")
+            index = position.get(int(stage_id))
             if index is None:
                 continue
             at[index] += n
@@ -122,5 +119,5 @@ def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetim
         reached = [sum(at[i:]) for i in range(len(stages))]
         return {"stages": [s.slug for s in stages], "reached": reached, "stopped": stopped}
 
-    start, _ = window_bounds(now, parse_window(window))
-    return freshness.cached("funnel", [journey_slug, window, filters, start.isoformat()], compute)
+    _, end = window_bounds(now, parse_window(window))
+    return freshness.cached("funnel", [journey_slug, window, filters, end.isoformat()], compute)

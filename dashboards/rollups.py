@@ -57,6 +57,7 @@ _TXN_FIELDS = [
     "stage_event_at",
     "next_deadline_at",
     "stage_times",
+    "current_stage_id",
 ]
 
 
@@ -230,6 +231,7 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
             stage_event_at=values["stage_event_at"],
             next_deadline_at=values["next_deadline_at"],
             stage_times=values["stage_times"] or {},
+            stage_id=values["current_stage_id"],
         )
         derived = derive(
             view, outcomes[txn_id], context.policies, context.calendars, context.rates, now

@@ -61,8 +61,9 @@ def cached_summary(window_text: str, filters: dict[str, str], now: datetime) -> 
 def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
     start, end = window_bounds(now, parse_window(window_text))
     latency = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
-    # Latency bins are most rollup rows: read only the billing-latency policy's.
-    wanted = ~Q(measure__startswith="latency:")
+    # Latency bins and funnel stages are most rollup rows: read only the billing-latency
+    # policy's bins, and no stages.
+    wanted = ~Q(measure__startswith="latency:") & ~Q(measure__startswith="stage:")
     if latency:
         wanted |= Q(measure__startswith=f"latency:{latency.id}:")
     measures = totals(start, end, filters, wanted)

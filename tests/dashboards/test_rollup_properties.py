@@ -150,7 +150,7 @@ def when(event: dict) -> datetime:
 
 
 def brute_force(
-    generated: Generated, policies: list[PolicySpec], now: datetime
+    generated: Generated, policies: list[PolicySpec], now: datetime, stage_ids: dict[str, int]
 ) -> tuple[list[tuple], list[tuple]]:
     """Facts as (moment, measure, dims, amount) and latencies as (moment, policy, dims, s)."""
     facts: list[tuple] = []
@@ -186,15 +186,21 @@ def brute_force(
                 facts.append((when(e), "ev_failed", dims, None))
         done = len(success)
         last = events[-1]  # the generator orders each transaction's events in time
+        status = "in_progress"
         if done == 4:
             end = success["payment_received"]
             facts.append((end, "completed", dims, money(end)))
+            status = "completed"
         elif last["status"] == "failed" and last["stage"] == STAGES[done]:
             facts.append((when(last), "failed", dims, money(when(last))))
+            status = "failed"
         else:
             deadline = success[STAGES[done - 1]] + EXPECTED[done - 1]
             if deadline <= now:
                 facts.append((deadline, "stuck", dims, money(deadline)))
+                status = "stuck"
+        # The funnel's count: where the transaction is now (its latest report), at its start.
+        facts.append((started, f"stage:{stage_ids[last['stage']]}:{status}", dims, None))
         for policy in policies:
             if policy.region and policy.region != dims[2]:
                 continue
@@ -296,7 +302,8 @@ def test_rollups_agree_with_a_brute_force_count(ingest_client, generated, target
         sweep(now=now)
         refresh(now=now)
 
-        facts, latencies = brute_force(generated, policies, now)
+        stage_ids = dict(Stage.objects.filter(journey__slug="billing").values_list("slug", "id"))
+        facts, latencies = brute_force(generated, policies, now, stage_ids)
         measures = {measure for _, measure, _, _ in facts}
         for (offset, length), filters in queries:
             start = BASE + timedelta(minutes=5 * offset)
