@@ -160,32 +160,56 @@ def series(
 
 def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
     rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
+    return _points(metric, _cells(rows.filter(_measures(metric, policy_slug)), group_by))
+
+
+def latency_series(
+    window_text: str, filters: dict[str, str], now: datetime, policy_slug: str
+) -> dict[str, list[dict]]:
+    """p50 and p95 points of a policy's latency, as ``series`` gives them, from one read."""
+    window = parse_window(window_text)
+    grain = _grain(None, window)
+    start, end = window_bounds(now, window)
+    rows = filtered(
+        Rollup.objects.filter(grain=grain, bucket__gte=floor(start, grain), bucket__lt=end),
+        filters,
+    )
+    cells = _cells(rows.filter(_measures("latency_p50", policy_slug)), None)
+    return {
+        metric: [{"t": t.isoformat(), "value": v} for t, v in _points(metric, cells).get(None, [])]
+        for metric in ("latency_p50", "latency_p95")
+    }
+
+
+def _measures(metric: str, policy_slug: str | None) -> Q:
     if metric in ("sla_adherence", "latency_p50", "latency_p95"):
         slug = policy_slug or settings.BILLING_LATENCY_POLICY
         found = SlaPolicy.objects.filter(slug=slug).first()
         if found is None:
             raise BadQuery(f"unknown SLA policy {slug!r}")
         if metric == "sla_adherence":
-            rows = rows.filter(measure__in=[f"sla_met:{found.id}", f"sla_breached:{found.id}"])
-        else:
-            rows = rows.filter(measure__startswith=f"latency:{found.id}:")
-    elif metric == "failure_rate":
-        rows = rows.filter(measure__in=["ev_ok", "ev_failed"])
-    else:
-        rows = rows.filter(measure=COUNT_METRICS[metric])
+            return Q(measure__in=[f"sla_met:{found.id}", f"sla_breached:{found.id}"])
+        return Q(measure__startswith=f"latency:{found.id}:")
+    if metric == "failure_rate":
+        return Q(measure__in=["ev_ok", "ev_failed"])
+    return Q(measure=COUNT_METRICS[metric])
+
+
+def _cells(rows, group_by: str | None) -> dict[object, dict[datetime, dict[str, int]]]:
+    """group -> bucket -> measure -> count."""
     keys = ["bucket", "measure", *([group_by] if group_by else [])]
     cells: dict[object, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows.values(*keys).annotate(n=Sum("count")).order_by():
         group = row.get(group_by) if group_by else None
         cells[group][row["bucket"]][row["measure"]] = row["n"]
-    out = {}
-    for group, buckets in cells.items():
-        points = []
-        for bucket in sorted(buckets):
-            measures = buckets[bucket]
-            points.append((bucket, _value(metric, measures)))
-        out[group] = points
-    return out
+    return cells
+
+
+def _points(metric: str, cells: dict) -> dict[object, list]:
+    return {
+        group: [(bucket, _value(metric, buckets[bucket])) for bucket in sorted(buckets)]
+        for group, buckets in cells.items()
+    }
 
 
 def _value(metric: str, measures: dict[str, int]) -> float | int | None:

@@ -10,7 +10,7 @@ from exceptions.models import DigestSubscription
 from .. import filterbar, freshness, overview
 from ..charts import figures as charts
 from ..queries import BadQuery, parse_window, window_bounds
-from ..summary import series
+from ..summary import latency_series, series
 
 TILES_EVERY = "30s"
 
@@ -133,17 +133,9 @@ def _charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
         out["sla"] = charts.sla_trend(
             adherence[0]["points"] if adherence else [], objective, latency_policy
         )
+        latency = latency_series(scope.window, scope.filters, now, latency_policy)
         out["latency"] = charts.latency(
-            {
-                label: (
-                    series(metric, scope.window, scope.filters, now, policy=latency_policy)[
-                        "series"
-                    ]
-                    or [{"points": []}]
-                )[0]["points"]
-                for label, metric in (("p50", "latency_p50"), ("p95", "latency_p95"))
-            },
-            latency_policy,
+            {"p50": latency["latency_p50"], "p95": latency["latency_p95"]}, latency_policy
         )
     _, cells = overview.breakdown(scope.filters)
     out["breakdown"] = charts.breakdown(cells, currency, link)

@@ -59,6 +59,17 @@ def test_every_chart_is_sent_as_plotly_json(ledger, viewer):
     assert "work approved" in funnel["node"]["label"]
 
 
+def test_the_latency_chart_draws_the_series_the_api_serves(ledger, viewer):
+    client = browser(viewer)
+    traces = {t["name"]: t for t in figure(client.get("/").content.decode(), "latency")["data"]}
+    for label in ("p50", "p95"):
+        served = client.get(f"/api/v1/metrics/series?metric=latency_{label}&window=30d").json()
+        points = served["series"][0]["points"]
+        assert points, "the scenario has billing latency"
+        assert traces[label]["x"] == [p["t"] for p in points]
+        assert traces[label]["y"] == [p["value"] / 3600 for p in points]
+
+
 def test_the_stuck_tile_opens_exactly_the_stuck_transactions(ledger, viewer):
     client = browser(viewer)
     html = client.get("/").content.decode()
