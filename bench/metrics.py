@@ -18,12 +18,16 @@
    cache (entries reused until a refresh or snapshot moves the figures), beside the same
    SQL statements run directly, and beside a scan of the ledger for part of the same
    figures (what the rollups save).
+
+``--reuse`` keeps a ledger already loaded (by this bench or ``bench/dashboards.py``, after
+its rebuild) and measures from step 3 on: the sweep, the refreshes and the summary.
 """
 
 import argparse
 import http.client
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -278,28 +282,17 @@ def ledger_scan(cursor, now, rounds: int = 3) -> float:
     return statistics.median(spent)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--transactions", type=int, default=1_000_000)
-    parser.add_argument("--events", type=int, default=10_000, help="new events, incremental")
-    parser.add_argument("--late", type=int, default=10_000, help="newly late, for the sweep")
-    parser.add_argument("--requests", type=int, default=400, help="summary requests")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--port", type=int, default=8932)
-    args = parser.parse_args()
+HEADER = f"{'step':<44}{'ms':>11}{'raw SQL ms':>10}{'ratio':>9}"
 
-    prepare_database(URL)
-    import django
 
-    django.setup()
+def load_and_rebuild(transactions: int) -> None:
+    """Steps 1 and 2: the ledger with COPY, the catch-up sweep, then the timed rebuild."""
     import ledger_load
     from django.db import connection
     from django.utils import timezone
 
     from dashboards import risk, rollups
-    from dashboards.models import RiskSnapshot, Rollup
-    from tracking.ledger import record, run_atomic
-    from tracking.models import FlowAPIKey
+    from dashboards.models import Rollup
     from tracking.sweep import sweep
 
     with connection.cursor() as cursor:
@@ -307,29 +300,29 @@ def main() -> None:
     now = timezone.now()
     ledger_load.fx_rates(now)
 
-    print(f"loading {args.transactions:,} transactions with COPY ...", flush=True)
+    print(f"loading {transactions:,} transactions with COPY ...", flush=True)
     began = time.perf_counter()
     events = ledger_load.load(
-        args.transactions,
+        transactions,
         now,
         progress=lambda n, e: print(f"  {n:,} transactions, {e:,} events", end="\r", flush=True),
     )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('tracking_transaction', 'id'), %s)",
-            [args.transactions],
+            [transactions],
         )
         cursor.execute("VACUUM ANALYZE tracking_transaction")
         cursor.execute("VACUUM ANALYZE tracking_event")
     print(
-        f"\nloaded {args.transactions:,} transactions, {events:,} events in "
+        f"\nloaded {transactions:,} transactions, {events:,} events in "
         f"{time.perf_counter() - began:,.0f} s",
         flush=True,
     )
     caught_up, marked = timed(lambda: sweep(now=now).marked)
     print(f"catch-up sweep: {marked:,} transactions marked stuck in {caught_up:,.1f} s\n")
 
-    print(f"{'step':<44}{'ms':>11}{'raw SQL ms':>10}{'ratio':>9}")
+    print(HEADER)
     with connection.cursor() as cursor:
         raw = raw_rebuild(cursor)
     spent, result = timed(lambda: rollups.rebuild())
@@ -347,6 +340,41 @@ def main() -> None:
     spent, cells = timed(lambda: risk.snapshot(timezone.now()))
     row("revenue-at-risk snapshot", spent, None, f"{cells:,} rows")
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000, help="new events, incremental")
+    parser.add_argument("--late", type=int, default=10_000, help="newly late, for the sweep")
+    parser.add_argument("--requests", type=int, default=400, help="summary requests")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=8932)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the loaded and rebuilt ledger: steps 3 to 5"
+    )
+    args = parser.parse_args()
+
+    if args.reuse:  # the data stays; the schema follows the code
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    else:
+        prepare_database(URL)
+    import django
+
+    django.setup()
+    import ledger_load
+    from django.db import connection
+    from django.utils import timezone
+
+    from dashboards import risk, rollups
+    from dashboards.models import RiskSnapshot
+    from tracking.ledger import record, run_atomic
+    from tracking.models import FlowAPIKey
+    from tracking.sweep import sweep
+
+    if args.reuse:
+        print(HEADER)
+    else:
+        load_and_rebuild(args.transactions)
     now = timezone.now()
     with connection.cursor() as cursor:
         late = make_late(cursor, args.late, now)

@@ -45,6 +45,11 @@ def latency_bin(seconds: float) -> int:
     return min(MAX_BIN, math.floor(BINS_PER_DOUBLING * math.log2(seconds)) + 1)
 
 
+def latency_measures(policy_id: int) -> list[str]:
+    """Every latency bin measure of a policy: readers name the measures they want."""
+    return [f"latency:{policy_id}:{index}" for index in range(MAX_BIN + 1)]
+
+
 def bin_bounds(index: int) -> tuple[float, float]:
     if index == 0:
         return 0.0, 1.0

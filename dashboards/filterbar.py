@@ -85,8 +85,9 @@ def choices() -> dict[str, list[str]]:
             "journey": list(Journey.objects.order_by("slug").values_list("slug", flat=True)),
             "flow": list(Flow.objects.order_by("slug").values_list("slug", flat=True)),
         }
-        # Day rollups name every value that had events, from far fewer rows than the ledger.
-        days = Rollup.objects.filter(grain=86400)
+        # Day rollups of "started" name every value that had transactions, from far fewer
+        # rows than the ledger.
+        days = Rollup.objects.filter(grain=86400, measure="started")
         for name in ("region", "business_unit", "legal_entity"):
             found = days.exclude(**{name: ""}).values_list(name, flat=True)
             values[name] = sorted(set(found.distinct().order_by()[:200]))

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from tracking.models import Journey, Stage, TransactionStatus
 
 from . import freshness
+from .facts import latency_measures
 from .models import RiskSnapshot, SlaPolicy
 from .queries import filtered, histogram, parse_window, percentile, totals, window_bounds
 from .summary import cached_summary, series
@@ -58,7 +59,7 @@ def _cycle(window: str, filters: dict[str, str], now: datetime) -> dict:
 
     def compute() -> dict:
         start, end = window_bounds(now, parse_window(window))
-        measures = totals(start, end, filters, Q(measure__startswith=f"latency:{policy.id}:"))
+        measures = totals(start, end, filters, latency_measures(policy.id))
         bins = histogram(measures, policy.id)
         return {
             "p50_seconds": percentile(bins, 0.5),
@@ -105,7 +106,8 @@ def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetim
         position = {stage.id: index for index, stage in enumerate(stages)}
         start, end = window_bounds(now, parse_window(window))
         scoped = {**filters, "journey": journey_slug}
-        measures = totals(start, end, scoped, Q(measure__startswith="stage:"))
+        names = [f"stage:{s.id}:{status}" for s in stages for status in TransactionStatus.values]
+        measures = totals(start, end, scoped, names)
         at = [0] * len(stages)
         stopped = {str(o): [0] * len(stages) for o in FUNNEL_OUTCOMES}
         for name, (n, _) in measures.items():

@@ -4,9 +4,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from . import freshness
+from .facts import latency_measures
 from .models import RiskSnapshot, Rollup, SlaPolicy
 from .queries import (
     FILTERS,
@@ -61,18 +62,19 @@ def cached_summary(window_text: str, filters: dict[str, str], now: datetime) -> 
 def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
     start, end = window_bounds(now, parse_window(window_text))
     latency = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
-    # Latency bins and funnel stages are most rollup rows: read only the billing-latency
-    # policy's bins, and no stages.
-    wanted = ~Q(measure__startswith="latency:") & ~Q(measure__startswith="stage:")
+    policies = _policies(filters)
+    wanted = ["started", "ev_ok", "ev_failed"]
+    for policy in policies:
+        wanted += [f"sla_met:{policy.id}", f"sla_breached:{policy.id}"]
     if latency:
-        wanted |= Q(measure__startswith=f"latency:{latency.id}:")
+        wanted += latency_measures(latency.id)
     measures = totals(start, end, filters, wanted)
 
     def count(name: str) -> int:
         return int(measures.get(name, [0])[0] or 0)
 
     sla = []
-    for policy in _policies(filters):
+    for policy in policies:
         met, breached = count(f"sla_met:{policy.id}"), count(f"sla_breached:{policy.id}")
         sla.append(
             {
@@ -160,7 +162,9 @@ def series(
 
 def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
     rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
-    return _points(metric, _cells(rows.filter(_measures(metric, policy_slug)), group_by))
+    return _points(
+        metric, _cells(rows.filter(measure__in=_measures(metric, policy_slug)), group_by)
+    )
 
 
 def latency_series(
@@ -174,25 +178,25 @@ def latency_series(
         Rollup.objects.filter(grain=grain, bucket__gte=floor(start, grain), bucket__lt=end),
         filters,
     )
-    cells = _cells(rows.filter(_measures("latency_p50", policy_slug)), None)
+    cells = _cells(rows.filter(measure__in=_measures("latency_p50", policy_slug)), None)
     return {
         metric: [{"t": t.isoformat(), "value": v} for t, v in _points(metric, cells).get(None, [])]
         for metric in ("latency_p50", "latency_p95")
     }
 
 
-def _measures(metric: str, policy_slug: str | None) -> Q:
+def _measures(metric: str, policy_slug: str | None) -> list[str]:
     if metric in ("sla_adherence", "latency_p50", "latency_p95"):
         slug = policy_slug or settings.BILLING_LATENCY_POLICY
         found = SlaPolicy.objects.filter(slug=slug).first()
         if found is None:
             raise BadQuery(f"unknown SLA policy {slug!r}")
         if metric == "sla_adherence":
-            return Q(measure__in=[f"sla_met:{found.id}", f"sla_breached:{found.id}"])
-        return Q(measure__startswith=f"latency:{found.id}:")
+            return [f"sla_met:{found.id}", f"sla_breached:{found.id}"]
+        return latency_measures(found.id)
     if metric == "failure_rate":
-        return Q(measure__in=["ev_ok", "ev_failed"])
-    return Q(measure=COUNT_METRICS[metric])
+        return ["ev_ok", "ev_failed"]
+    return [COUNT_METRICS[metric]]
 
 
 def _cells(rows, group_by: str | None) -> dict[object, dict[datetime, dict[str, int]]]:

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from dashboards.queries import latest_risk, totals, window_bounds
@@ -85,7 +84,7 @@ def read(rule: AlertRule, now: datetime) -> Reading:
         )
     window = rule.window or H
     start, end = window_bounds(now, window)
-    measured = totals(start, end, filters, Q(measure__in=["ev_ok", "ev_failed"]))
+    measured = totals(start, end, filters, ["ev_ok", "ev_failed"])
     ok, bad = (int(measured.get(m, [0])[0] or 0) for m in ("ev_ok", "ev_failed"))
     if ok + bad == 0:
         return Reading(False, "no reports in the window")
@@ -100,7 +99,7 @@ def burn(rule: AlertRule, filters: dict[str, str], now: datetime) -> Reading:
     if policy is None:
         return Reading(False, "no SLA policy chosen")
     budget = Decimal(1) - Decimal(policy.objective)
-    measures = Q(measure__in=[f"sla_met:{policy.id}", f"sla_breached:{policy.id}"])
+    measures = [f"sla_met:{policy.id}", f"sla_breached:{policy.id}"]
     parts = []
     firing = False
     for long, short, factor in BURN_WINDOWS[rule.severity]:

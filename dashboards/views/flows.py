@@ -4,7 +4,7 @@ sparkline; and one flow's recent errors grouped by error code."""
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from exceptions.models import ACTIVE_STATUSES, ExceptionCase
 from tracking.models import Event, Flow
 
 from .. import filterbar
+from ..facts import latency_measures
 from ..models import Rollup, SlaPolicy
 from ..queries import BadQuery, cover, filtered, parse_window, percentile, window_bounds
 from ..summary import series
@@ -22,15 +23,15 @@ def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
     """flow slug -> started, reports ok and failed, latency bins: one read of the rollups."""
     start, end = window_bounds(now, parse_window(window))
     policy = SlaPolicy.objects.filter(slug=settings.BILLING_LATENCY_POLICY).first()
-    wanted = Q(measure__in=["started", "ev_ok", "ev_failed"])
+    wanted = ["started", "ev_ok", "ev_failed"]
     prefix = f"latency:{policy.id}:" if policy else None
-    if prefix:
-        wanted |= Q(measure__startswith=prefix)
+    if policy:
+        wanted += latency_measures(policy.id)
     out: dict[str, dict] = defaultdict(lambda: {"measures": defaultdict(int), "bins": {}})
     for grain, low, high in cover(start, end):
         rows = filtered(
             Rollup.objects.filter(grain=grain, bucket__gte=low, bucket__lt=high), filters
-        ).filter(wanted)
+        ).filter(measure__in=wanted)
         for flow, measure, n in rows.values_list("flow", "measure").annotate(n=Sum("count")):
             entry = out[flow]
             if prefix and measure.startswith(prefix):
