@@ -384,4 +384,16 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
         _empty(Rollup)
         aggregate_all()
         freshness.bump()
+    _tidy_after_rebuild()
     return result
+
+
+def _tidy_after_rebuild() -> None:
+    """Vacuum what the rebuild rewrote: the feed it filled and emptied again holds a dead
+    row per transaction, which the every-minute claim would otherwise wade through until
+    autovacuum came by, and the planner needs statistics of the new facts and rollups."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return  # VACUUM cannot run inside a transaction (a test's, say)
+    with connection.cursor() as cursor:
+        for model in (ChangedTransaction, Fact, Rollup, RiskClock):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
