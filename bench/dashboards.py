@@ -20,7 +20,6 @@ Requirements: overview under 200 ms p95; transactions list and detail under 150 
 import argparse
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -155,10 +154,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the loaded data, measure only")
     args = parser.parse_args()
 
-    if args.reuse:  # the data stays; the schema follows the code
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-    else:
-        prepare_database(URL)
+    prepare_database(URL, keep_data=args.reuse)
     import django
 
     django.setup()

@@ -39,7 +39,9 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/c2c_ops_bench")
 
 
-def prepare_database(url: str) -> None:
+def prepare_database(url: str, keep_data: bool = False) -> None:
+    """Create the database if need be and migrate it; empty the ledger unless ``keep_data``
+    (a bench measuring again on data it loaded before: the schema still follows the code)."""
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -54,6 +56,8 @@ def prepare_database(url: str) -> None:
         env=env,
         check=True,
     )
+    if keep_data:
+        return
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "TRUNCATE tracking_span, tracking_event, tracking_transaction, tracking_deadletter, "

@@ -27,7 +27,6 @@ import argparse
 import http.client
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -354,10 +353,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    if args.reuse:  # the data stays; the schema follows the code
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-    else:
-        prepare_database(URL)
+    prepare_database(URL, keep_data=args.reuse)
     import django
 
     django.setup()

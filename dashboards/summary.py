@@ -140,10 +140,7 @@ def series(
         raise BadQuery(f"group_by must be one of {', '.join(GROUPS)}")
     if group_by == "reason" and metric != "revenue_at_risk":
         raise BadQuery("group_by=reason applies to revenue_at_risk only")
-    window = parse_window(window_text)
-    grain = _grain(interval, window)
-    start, end = window_bounds(now, window)
-    start = floor(start, grain)
+    grain, start, end = _span(window_text, now, interval)
     if metric == "revenue_at_risk":
         points = _risk_series(start, end, grain, filters, group_by)
     else:
@@ -160,6 +157,14 @@ def series(
     }
 
 
+def _span(window_text: str, now: datetime, interval: str | None) -> tuple[int, datetime, datetime]:
+    """A series' interval and [start, end): the window, widened to whole intervals."""
+    window = parse_window(window_text)
+    grain = _grain(interval, window)
+    start, end = window_bounds(now, window)
+    return grain, floor(start, grain), end
+
+
 def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
     rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
     return _points(
@@ -171,13 +176,8 @@ def latency_series(
     window_text: str, filters: dict[str, str], now: datetime, policy_slug: str
 ) -> dict[str, list[dict]]:
     """p50 and p95 points of a policy's latency, as ``series`` gives them, from one read."""
-    window = parse_window(window_text)
-    grain = _grain(None, window)
-    start, end = window_bounds(now, window)
-    rows = filtered(
-        Rollup.objects.filter(grain=grain, bucket__gte=floor(start, grain), bucket__lt=end),
-        filters,
-    )
+    grain, start, end = _span(window_text, now, None)
+    rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
     cells = _cells(rows.filter(measure__in=_measures("latency_p50", policy_slug)), None)
     return {
         metric: [{"t": t.isoformat(), "value": v} for t, v in _points(metric, cells).get(None, [])]
