@@ -203,9 +203,14 @@ def _cells(rows, group_by: str | None) -> dict[object, dict[datetime, dict[str, 
     """group -> bucket -> measure -> count."""
     keys = ["bucket", "measure", *([group_by] if group_by else [])]
     cells: dict[object, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for row in rows.values(*keys).annotate(n=Sum("count")).order_by():
-        group = row.get(group_by) if group_by else None
-        cells[group][row["bucket"]][row["measure"]] = row["n"]
+    # Tuples, not dicts: a 7-day latency chart reads thousands of (hour, bin) rows.
+    for bucket, measure, n, *group in (
+        rows.values(*keys)
+        .annotate(n=Sum("count"))
+        .order_by()
+        .values_list(*keys[:2], "n", *keys[2:])
+    ):
+        cells[group[0] if group else None][bucket][measure] = n
     return cells
 
 

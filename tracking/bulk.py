@@ -11,7 +11,7 @@ Both speak ``ON CONFLICT ... DO NOTHING / DO UPDATE ... WHERE`` and ``RETURNING`
 import functools
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 import psycopg
@@ -84,7 +84,7 @@ def create_staging_tables(sender: object, connection, **_: object) -> None:
             return  # not migrated yet: post_migrate calls again
 
 
-def pg_query(sql: str, params: Sequence[object]) -> list[tuple]:
+def pg_query(sql: str, params: Sequence[object] | Mapping[str, object]) -> list[tuple]:
     """PostgreSQL only: run a read with server-side binding (``= ANY(%s)`` takes a list).
 
     Hot-path look-ups by a batch of keys: one array parameter instead of Django rendering

@@ -42,40 +42,48 @@ def sweep(now: datetime | None = None, batch: int = BATCH) -> SweepResult:
             return result
 
 
-# One statement marks a batch and returns it. Concurrent writers are handled by the
-# re-checked conditions: an UPDATE that waited on a row evaluates them again on the row's
-# new version, so a transaction that moved meanwhile (or that another sweep marked) is
-# skipped. Locking the rows first (FOR UPDATE) would write each one twice.
+# One statement marks a batch, writes its outbox rows and enters it in the change feed, so
+# no row travels through Python. Concurrent writers are handled by the re-checked
+# conditions: an UPDATE that waited on a row evaluates them again on the row's new version,
+# so a transaction that moved meanwhile (or that another sweep marked) is skipped. Locking
+# the rows first (FOR UPDATE) would write each one twice.
 _MARK = (
-    "UPDATE tracking_transaction SET status = 'stuck', version = version + 1, updated_at = %s "
-    "WHERE status = 'in_progress' AND next_deadline_at <= %s AND id IN ("
+    "WITH late AS ("
+    "UPDATE tracking_transaction SET status = 'stuck', version = version + 1, updated_at = %(now)s "
+    "WHERE status = 'in_progress' AND next_deadline_at <= %(now)s AND id IN ("
     "SELECT id FROM tracking_transaction WHERE status = 'in_progress' "
-    "AND next_deadline_at <= %s ORDER BY next_deadline_at LIMIT %s) "
-    "RETURNING id, correlation_id, journey_id, current_stage_id, stage_event_id"
+    "AND next_deadline_at <= %(now)s ORDER BY next_deadline_at LIMIT %(batch)s) "
+    "RETURNING id, correlation_id, journey_id, current_stage_id, stage_event_id), "
+    "outbox AS (INSERT INTO tracking_statuschange (transaction_id, correlation_id, journey_id, "
+    "stage_id, from_status, to_status, cause, event_id, error_code, error_message, changed_at) "
+    "SELECT id, correlation_id, journey_id, current_stage_id, 'in_progress', 'stuck', 'sweep', "
+    "stage_event_id, '', '', %(now)s FROM late), "
+    # The earliest due wins, as in ledger.schedule.
+    "feed AS (INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
+    "SELECT id, %(now)s FROM late ON CONFLICT (transaction_id) DO UPDATE "
+    "SET due_at = excluded.due_at WHERE tracking_changedtransaction.due_at > excluded.due_at) "
+    "SELECT count(*) FROM late"
 )
-
-
-def _late(now: datetime, batch: int) -> list[tuple]:
-    if connection.vendor == "postgresql":
-        return pg_query(_MARK, [now, now, now, batch])
-    late = list(
-        Transaction.objects.filter(status=TransactionStatus.IN_PROGRESS, next_deadline_at__lte=now)
-        .order_by("next_deadline_at")
-        .values_list("id", "correlation_id", "journey_id", "current_stage_id", "stage_event_id")[
-            :batch
-        ]
-    )
-    Transaction.objects.filter(id__in=[row[0] for row in late]).update(
-        status=TransactionStatus.STUCK, version=F("version") + 1, updated_at=now
-    )
-    return late
 
 
 def _sweep_batch(now: datetime, batch: int) -> int:
     with transaction.atomic():
-        late = _late(now, batch)
+        if connection.vendor == "postgresql":
+            return pg_query(_MARK, {"now": now, "batch": batch})[0][0]
+        late = list(
+            Transaction.objects.filter(
+                status=TransactionStatus.IN_PROGRESS, next_deadline_at__lte=now
+            )
+            .order_by("next_deadline_at")
+            .values_list(
+                "id", "correlation_id", "journey_id", "current_stage_id", "stage_event_id"
+            )[:batch]
+        )
         if not late:
             return 0
+        Transaction.objects.filter(id__in=[row[0] for row in late]).update(
+            status=TransactionStatus.STUCK, version=F("version") + 1, updated_at=now
+        )
         insert(
             StatusChange,
             CHANGE_COLUMNS,
