@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import browser
+from tests.dashboards.helpers import plotly_checked
 
 from .scenario import HX, build, rows_of
 
@@ -53,7 +54,8 @@ def test_the_landing_page_is_the_overview(ledger, viewer):
 def test_every_chart_is_sent_as_plotly_json(ledger, viewer):
     html = browser(viewer).get("/").content.decode()
     for name in ("risk", "sla", "latency", "breakdown", "funnel"):
-        assert figure(html, name)["data"] is not None
+        chart = plotly_checked(figure(html, name))
+        assert chart["data"] and chart["layout"]["template"]["layout"]["colorway"]
     funnel = figure(html, "funnel")["data"][0]
     assert funnel["type"] == "sankey"
     assert "work approved" in funnel["node"]["label"]

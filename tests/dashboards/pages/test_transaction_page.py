@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from exceptions import intake
 from tests.conftest import browser
+from tests.dashboards.helpers import plotly_checked
 from tracking.models import Span
 
 from .scenario import build
@@ -49,7 +50,7 @@ def figure(html: str) -> dict:
     found = re.search(
         r'<script type="application/json" id="figure-timeline">(.*?)</script>', html, re.S
     )
-    return orjson.loads(found[1])
+    return plotly_checked(orjson.loads(found[1]))
 
 
 def test_a_failed_transaction_shows_where_and_why(ledger, viewer):
