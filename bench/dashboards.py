@@ -4,7 +4,9 @@
 
 1. Loads N transactions and their events (``ledger_load``: folded by the real projection,
    then COPY), and S spans with COPY (ten per transaction by default: one root, nine
-   children, 3% errors), then the stuck sweep, the full rollup rebuild and a risk snapshot.
+   children, 3% errors), then the stuck sweep, the full rollup rebuild and a risk snapshot,
+   copied back over 90 days (hourly) and 6 hours (each minute) as the snapshot task keeps
+   them, for the risk chart to read.
 2. Captures the SQL each page URL runs (signed in as a viewer, in this process) and times
    those exact statements on one psycopg session.
 3. Signs in over HTTP (gunicorn on loopback) and times sequential GETs of each URL,
@@ -78,6 +80,31 @@ def load_spans(transactions: int, per: int, rng: random.Random) -> int:
                     print(f"  {written:,} spans", end="\r", flush=True)
     with psycopg.connect(URL, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE tracking_span")
+    return written
+
+
+def risk_history(cursor, days: int = 90) -> int:
+    """Copies of the latest risk snapshot, as the every-minute task leaves them after
+    ``days``: one an hour over the history, one a minute over the last six hours (amounts
+    varied, so the series is not flat). The overview's risk chart reads these."""
+    cursor.execute("SELECT count(DISTINCT taken_at) FROM dashboards_risksnapshot")
+    if cursor.fetchone()[0] > 1:
+        return 0
+    columns = "journey, flow, region, business_unit, legal_entity, reason, age, count"
+    cursor.execute(
+        f"INSERT INTO dashboards_risksnapshot (taken_at, hourly, {columns}, amount) "
+        f"SELECT s.taken_at - step, hourly, {columns}, "
+        "round(s.amount * (0.7 + 0.6 * random())::numeric, 2) "
+        "FROM dashboards_risksnapshot s, ("
+        "  SELECT make_interval(hours => h), true FROM generate_series(1, %s) h"
+        "  UNION ALL SELECT make_interval(mins => m), false FROM generate_series(1, 359) m"
+        "  WHERE m %% 60 <> 0"
+        ") AS steps (step, hourly) "
+        "WHERE s.taken_at = (SELECT max(taken_at) FROM dashboards_risksnapshot)",
+        [days * 24],
+    )
+    written = cursor.rowcount
+    cursor.execute("VACUUM ANALYZE dashboards_risksnapshot")
     return written
 
 
@@ -196,6 +223,9 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE tracking_transaction")
         print(f"sweep ({marked:,} stuck), rollup rebuild and risk snapshot in "
               f"{time.perf_counter() - began:,.0f} s\n", flush=True)  # fmt: skip
+    with connection.cursor() as cursor:
+        if written := risk_history(cursor):
+            print(f"risk snapshot history: {written:,} rows", flush=True)
     viewer()
     groups = page_urls(examples())
 

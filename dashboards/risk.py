@@ -22,7 +22,7 @@ from tracking.models import Flow, Journey, Transaction, TransactionStatus
 
 from . import freshness
 from .fx import Rates
-from .models import RiskClock, RiskSnapshot
+from .models import RiskClock, RiskSnapshot, RiskSnapshotTaken
 from .models.risk import RiskAge, RiskReason
 
 SOON = timedelta(hours=24)
@@ -127,12 +127,14 @@ def snapshot(now: datetime | None = None) -> int:
     hour = now.replace(minute=0, second=0, microsecond=0)
     with transaction.atomic():
         freshness.bump()
-        RiskSnapshot.objects.filter(taken_at__lt=now - MINUTE_HISTORY, hourly=False).delete()
-        RiskSnapshot.objects.filter(taken_at__lt=now - HISTORY).delete()
+        for model in (RiskSnapshot, RiskSnapshotTaken):
+            model.objects.filter(taken_at__lt=now - MINUTE_HISTORY, hourly=False).delete()
+            model.objects.filter(taken_at__lt=now - HISTORY).delete()
         # The first snapshot of each hour is kept for the long history.
-        hourly = not RiskSnapshot.objects.filter(
+        hourly = not RiskSnapshotTaken.objects.filter(
             taken_at__gte=hour, taken_at__lt=hour + timedelta(hours=1), hourly=True
         ).exists()
+        RiskSnapshotTaken.objects.create(taken_at=now, hourly=hourly)
         RiskSnapshot.objects.bulk_create(
             RiskSnapshot(
                 taken_at=now,

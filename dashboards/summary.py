@@ -8,7 +8,7 @@ from django.db.models import Sum
 
 from . import freshness
 from .facts import latency_measures
-from .models import RiskSnapshot, Rollup, SlaPolicy
+from .models import RiskSnapshot, RiskSnapshotTaken, Rollup, SlaPolicy
 from .queries import (
     FILTERS,
     GRAIN_NAMES,
@@ -237,20 +237,23 @@ def _value(metric: str, measures: dict[str, int]) -> float | int | None:
 
 def _risk_series(start, end, grain, filters, group_by):
     """The last snapshot taken in each interval, summed per group."""
+    latest: dict[datetime, datetime] = {}
+    taken = RiskSnapshotTaken.objects.filter(taken_at__gte=start, taken_at__lt=end)
+    for moment in taken.values_list("taken_at", flat=True):
+        bucket = floor(moment, grain)
+        if moment > latest.get(bucket, moment - timedelta(seconds=1)):
+            latest[bucket] = moment
     rows = filtered(
-        RiskSnapshot.objects.filter(taken_at__gte=start, taken_at__lt=end).exclude(reason="soon"),
+        RiskSnapshot.objects.filter(taken_at__in=sorted(latest.values())).exclude(reason="soon"),
         filters,
     )
     keys = ["taken_at", *([group_by] if group_by else [])]
-    latest: dict[datetime, datetime] = {}
-    sums: dict[tuple, float] = defaultdict(float)
-    for row in rows.values(*keys).annotate(money=Sum("amount")).order_by():
-        bucket = floor(row["taken_at"], grain)
-        if row["taken_at"] >= latest.get(bucket, row["taken_at"]):
-            latest[bucket] = row["taken_at"]
-        sums[(row.get(group_by) if group_by else None, row["taken_at"])] += float(row["money"])
     out: dict[object, list] = defaultdict(list)
-    for (group, taken_at), amount in sorted(sums.items(), key=lambda item: item[0][1]):
-        if latest[floor(taken_at, grain)] == taken_at:
-            out[group].append((floor(taken_at, grain), round(amount, 2)))
+    for taken_at, amount, *group in (
+        rows.values(*keys)
+        .annotate(money=Sum("amount"))
+        .order_by("taken_at")
+        .values_list("taken_at", "money", *keys[1:])
+    ):
+        out[group[0] if group else None].append((floor(taken_at, grain), round(float(amount), 2)))
     return out

@@ -1,6 +1,6 @@
 from .facts import Fact, MetricsVersion, RiskClock, Rollup
 from .policies import BusinessCalendar, FxRate, Holiday, SlaKind, SlaPolicy
-from .risk import RiskSnapshot
+from .risk import RiskSnapshot, RiskSnapshotTaken
 from .views import SavedView
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "MetricsVersion",
     "RiskClock",
     "RiskSnapshot",
+    "RiskSnapshotTaken",
     "Rollup",
     "SavedView",
     "SlaKind",

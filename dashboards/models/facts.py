@@ -66,11 +66,14 @@ class Rollup(Dimensions):
                 condition=models.Q(grain=86400),
                 name="rollup_days",
             ),
-            # Hour rows (a week's series) by measure too; not covering, so refreshes that
-            # add to an hour row leave every indexed column alone and update it in place
-            # (HOT).
+            # Hour rows (a week's series) the same way. Covering costs refreshes nothing
+            # more: ``rollup_days`` already holds count and amount, and PostgreSQL updates a
+            # row in place (HOT) only when no index holds a changed column, partial or not.
             models.Index(
-                fields=["measure", "bucket"], condition=models.Q(grain=3600), name="rollup_hours"
+                fields=["measure", "bucket"],
+                include=[*DIMENSIONS, "count", "amount"],
+                condition=models.Q(grain=3600),
+                name="rollup_hours",
             ),
         ]
 

@@ -37,3 +37,17 @@ class RiskSnapshot(Dimensions):
 
     def __str__(self) -> str:
         return f"{self.taken_at:%Y-%m-%d %H:%M} {self.reason} {self.amount}"
+
+
+class RiskSnapshotTaken(models.Model):
+    """When each snapshot kept in ``RiskSnapshot`` was taken: one row per snapshot.
+
+    The risk series picks its moments (the last snapshot of each interval) from these few
+    rows instead of reading every row of every snapshot in the window.
+    """
+
+    taken_at = models.DateTimeField(unique=True)
+    hourly = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.taken_at:%Y-%m-%d %H:%M}"

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dashboards.models import RiskSnapshot
+from dashboards.models import RiskSnapshot, RiskSnapshotTaken
 from dashboards.queries import latest_risk
 from dashboards.risk import assess, snapshot
 from dashboards.rollups import refresh
+from dashboards.summary import series
 from tests.dashboards.helpers import report, step
 from tracking.models import ChangedTransaction
 from tracking.sweep import sweep
@@ -87,6 +88,22 @@ def test_snapshots_keep_the_latest_and_thin_the_history(ingest_client):
     snapshot(now=now + timedelta(hours=7))
     kept = sorted({t for t in RiskSnapshot.objects.values_list("taken_at", flat=True)})
     assert kept == [now, now + timedelta(hours=7)]
+    moments = RiskSnapshotTaken.objects.order_by("taken_at").values_list("taken_at", "hourly")
+    assert list(moments) == [(now, True), (now + timedelta(hours=7), True)]
+
+
+def test_the_risk_series_shows_the_last_snapshot_of_each_interval(ingest_client):
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    report(ingest_client, step("F", "work_approved", hour - DAY, "failed", amount="10"))
+    snapshot(now=hour + timedelta(minutes=10))
+    report(ingest_client, step("G", "work_approved", hour - DAY, "failed", amount="5"))
+    snapshot(now=hour + timedelta(minutes=11))
+    snapshot(now=hour + timedelta(hours=1, minutes=5))  # the next hour: 15 too
+    points = series("revenue_at_risk", "1d", {}, timezone.now(), interval="1h")["series"]
+    assert [(p["t"], p["value"]) for p in points[0]["points"]] == [
+        (hour.isoformat(), 15.0),
+        ((hour + timedelta(hours=1)).isoformat(), 15.0),
+    ]
 
 
 def test_an_empty_ledger_still_takes_a_snapshot(db):
