@@ -93,7 +93,7 @@ def risk_history(cursor, days: int = 90) -> int:
     columns = "journey, flow, region, business_unit, legal_entity, reason, age, count"
     cursor.execute(
         f"INSERT INTO dashboards_risksnapshot (taken_at, hourly, {columns}, amount) "
-        f"SELECT s.taken_at - step, hourly, {columns}, "
+        f"SELECT s.taken_at - step, steps.hourly, {columns}, "
         "round(s.amount * (0.7 + 0.6 * random())::numeric, 2) "
         "FROM dashboards_risksnapshot s, ("
         "  SELECT make_interval(hours => h), true FROM generate_series(1, %s) h"
@@ -104,6 +104,10 @@ def risk_history(cursor, days: int = 90) -> int:
         [days * 24],
     )
     written = cursor.rowcount
+    cursor.execute(
+        "INSERT INTO dashboards_risksnapshottaken (taken_at, hourly) "
+        "SELECT DISTINCT taken_at, hourly FROM dashboards_risksnapshot ON CONFLICT DO NOTHING"
+    )
     cursor.execute("VACUUM ANALYZE dashboards_risksnapshot")
     return written
 
