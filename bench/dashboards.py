@@ -100,7 +100,9 @@ def risk_history(cursor, days: int = 90) -> int:
         "  UNION ALL SELECT make_interval(mins => m), false FROM generate_series(1, 359) m"
         "  WHERE m %% 60 <> 0"
         ") AS steps (step, hourly) "
-        "WHERE s.taken_at = (SELECT max(taken_at) FROM dashboards_risksnapshot)",
+        "WHERE s.taken_at = (SELECT max(taken_at) FROM dashboards_risksnapshot) "
+        # Each snapshot's rows together, as the task writes them.
+        "ORDER BY step DESC",
         [days * 24],
     )
     written = cursor.rowcount

@@ -32,7 +32,12 @@ class Figures:
 
 def figures(window: str, filters: dict[str, str], now: datetime) -> Figures:
     summary = cached_summary(window, filters, now)
-    risk = series("revenue_at_risk", window, filters, now, group_by="reason")["series"]
+    _, end = window_bounds(now, parse_window(window))
+    risk = freshness.cached(
+        "risk-series",
+        [window, filters, end.isoformat()],
+        lambda: series("revenue_at_risk", window, filters, now, group_by="reason")["series"],
+    )
     return Figures(
         summary=summary,
         risk_change=_change(risk, Decimal(summary["revenue_at_risk"]["amount"])),

@@ -1,4 +1,4 @@
-"""The summary is served from cache until the figures behind it change, never after."""
+"""The summary and the overview are served from cache until their figures change, never after."""
 
 from datetime import timedelta
 
@@ -64,3 +64,11 @@ def test_the_cache_can_be_turned_off(client, settings):
     rollup_reads(client)
     _, reads = rollup_reads(client)
     assert reads > 0
+
+
+def test_a_repeated_overview_reads_no_figures_again(client):
+    assert client.get("/").status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/").status_code == 200
+    figures = ("dashboards_rollup", "dashboards_risksnapshot")
+    assert [q["sql"] for q in captured if any(name in q["sql"] for name in figures)] == []
