@@ -107,8 +107,9 @@ def risk_history(cursor, days: int = 90) -> int:
     )
     written = cursor.rowcount
     cursor.execute(
-        "INSERT INTO dashboards_risksnapshottaken (taken_at, hourly) "
-        "SELECT DISTINCT taken_at, hourly FROM dashboards_risksnapshot ON CONFLICT DO NOTHING"
+        "INSERT INTO dashboards_risksnapshottaken (taken_at, hourly, token) "
+        "SELECT taken_at, hourly, (random() * 4e18)::bigint FROM dashboards_risksnapshot "
+        "GROUP BY taken_at, hourly ON CONFLICT DO NOTHING"
     )
     cursor.execute("VACUUM ANALYZE dashboards_risksnapshot")
     return written

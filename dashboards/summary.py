@@ -3,7 +3,9 @@
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Sum
 
 from . import freshness
@@ -36,6 +38,7 @@ COUNT_METRICS = {
 RATIO_METRICS = ("failure_rate", "sla_adherence", "latency_p50", "latency_p95")
 SERIES_METRICS = (*COUNT_METRICS, *RATIO_METRICS, "revenue_at_risk")
 GROUPS = (*FILTERS, "reason")
+SNAPSHOT_SUMS = 7 * 24 * 3600  # seconds a snapshot's sums stay cached after last computed
 
 
 def _policies(filters: dict[str, str]) -> list[SlaPolicy]:
@@ -237,23 +240,48 @@ def _value(metric: str, measures: dict[str, int]) -> float | int | None:
 
 def _risk_series(start, end, grain, filters, group_by):
     """The last snapshot taken in each interval, summed per group."""
-    latest: dict[datetime, datetime] = {}
+    latest: dict[datetime, tuple[datetime, int]] = {}
     taken = RiskSnapshotTaken.objects.filter(taken_at__gte=start, taken_at__lt=end)
-    for moment in taken.values_list("taken_at", flat=True):
+    for moment, token in taken.values_list("taken_at", "token"):
         bucket = floor(moment, grain)
-        if moment > latest.get(bucket, moment - timedelta(seconds=1)):
-            latest[bucket] = moment
-    rows = filtered(
-        RiskSnapshot.objects.filter(taken_at__in=sorted(latest.values())).exclude(reason="soon"),
-        filters,
-    )
-    keys = ["taken_at", *([group_by] if group_by else [])]
+        if bucket not in latest or moment > latest[bucket][0]:
+            latest[bucket] = (moment, token)
+    chosen = sorted(latest.values())
+    sums = _snapshot_sums(chosen, filters, group_by)
     out: dict[object, list] = defaultdict(list)
-    for taken_at, amount, *group in (
-        rows.values(*keys)
-        .annotate(money=Sum("amount"))
-        .order_by("taken_at")
-        .values_list("taken_at", "money", *keys[1:])
-    ):
-        out[group[0] if group else None].append((floor(taken_at, grain), round(float(amount), 2)))
+    for moment, _ in chosen:
+        for group, amount in sums[moment].items():
+            out[group].append((floor(moment, grain), amount))
     return out
+
+
+def _snapshot_sums(
+    chosen: list[tuple[datetime, int]], filters: dict[str, str], group_by: str | None
+) -> dict[datetime, dict[object, float]]:
+    """Each chosen snapshot's money at risk per group (reason ``soon`` left out).
+
+    A snapshot never changes once taken, so its sums are cached under its token whatever
+    the metrics version: a series reads from the table only the snapshots taken since it
+    was last drawn with these filters (a 7-day hourly chart: 168 snapshots, 200,000 rows).
+    """
+    scope = orjson.dumps([filters, group_by], option=orjson.OPT_SORT_KEYS).hex()
+    keys = {moment: f"c2c:risk-sums:{token}:{scope}" for moment, token in chosen}
+    found = cache.get_many(list(keys.values()))
+    out = {moment: found[key] for moment, key in keys.items() if key in found}
+    missing = [moment for moment in keys if moment not in out]
+    if not missing:
+        return out
+    rows = filtered(
+        RiskSnapshot.objects.filter(taken_at__in=missing).exclude(reason="soon"), filters
+    )
+    fields = ["taken_at", *([group_by] if group_by else [])]
+    computed: dict[datetime, dict[object, float]] = {moment: {} for moment in missing}
+    for taken_at, amount, *group in (
+        rows.values(*fields)
+        .annotate(money=Sum("amount"))
+        .order_by()
+        .values_list("taken_at", "money", *fields[1:])
+    ):
+        computed[taken_at][group[0] if group else None] = round(float(amount), 2)
+    cache.set_many({keys[moment]: sums for moment, sums in computed.items()}, SNAPSHOT_SUMS)
+    return out | computed

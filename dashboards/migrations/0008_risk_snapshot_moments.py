@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import dashboards.models.risk
+
 
 def moments_of_kept_snapshots(apps, schema_editor):
     snapshots = apps.get_model("dashboards", "RiskSnapshot").objects
@@ -33,6 +35,7 @@ class Migration(migrations.Migration):
                 ),
                 ("taken_at", models.DateTimeField(unique=True)),
                 ("hourly", models.BooleanField(default=False)),
+                ("token", models.BigIntegerField(default=dashboards.models.risk.random_token)),
             ],
         ),
         migrations.RunPython(moments_of_kept_snapshots, migrations.RunPython.noop),

@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 
 from .facts import TOTAL, Dimensions
@@ -39,6 +41,10 @@ class RiskSnapshot(Dimensions):
         return f"{self.taken_at:%Y-%m-%d %H:%M} {self.reason} {self.amount}"
 
 
+def random_token() -> int:
+    return secrets.randbits(62)
+
+
 class RiskSnapshotTaken(models.Model):
     """When each snapshot kept in ``RiskSnapshot`` was taken: one row per snapshot.
 
@@ -48,6 +54,9 @@ class RiskSnapshotTaken(models.Model):
 
     taken_at = models.DateTimeField(unique=True)
     hourly = models.BooleanField(default=False)
+    # Names this snapshot's cached sums (``summary._snapshot_sums``): random, so a
+    # recreated database never meets the sums of another one's snapshot.
+    token = models.BigIntegerField(default=random_token)
 
     def __str__(self) -> str:
         return f"{self.taken_at:%Y-%m-%d %H:%M}"

@@ -112,3 +112,23 @@ def test_an_empty_ledger_still_takes_a_snapshot(db):
     assert taken is not None
     assert risk == {"soon": [0, Decimal("0")]}
     assert not ChangedTransaction.objects.exists()
+
+
+def test_a_past_snapshot_is_summed_once_per_filter(ingest_client):
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    report(ingest_client, step("F", "work_approved", hour - DAY, "failed", amount="10"))
+    snapshot(now=hour + timedelta(minutes=10))
+
+    def values(**filters) -> list[float]:
+        drawn = series("revenue_at_risk", "1d", filters, timezone.now(), interval="1h")
+        return [p["value"] for group in drawn["series"] for p in group["points"]]
+
+    assert values() == [10.0]
+    # Snapshots never change; were one rewritten, a series drawn before would not see it...
+    RiskSnapshot.objects.filter(reason="failed").update(amount=99)
+    assert values() == [10.0]
+    # ...but one with other filters reads it afresh,
+    assert values(journey="billing") == [99.0]
+    # and so does any series once the snapshot is another (a recreated database, say).
+    RiskSnapshotTaken.objects.update(token=1)
+    assert values() == [99.0]
