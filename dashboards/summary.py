@@ -1,5 +1,6 @@
 """The metrics summary of DESIGN.md, and the time series behind the charts."""
 
+import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -38,7 +39,7 @@ COUNT_METRICS = {
 RATIO_METRICS = ("failure_rate", "sla_adherence", "latency_p50", "latency_p95")
 SERIES_METRICS = (*COUNT_METRICS, *RATIO_METRICS, "revenue_at_risk")
 GROUPS = (*FILTERS, "reason")
-SNAPSHOT_SUMS = 7 * 24 * 3600  # seconds a snapshot's sums stay cached after last computed
+SNAPSHOT_SUMS = 7 * 24 * 3600  # seconds a series keeps its snapshots' sums after it was drawn
 
 
 def _policies(filters: dict[str, str]) -> list[SlaPolicy]:
@@ -247,7 +248,7 @@ def _risk_series(start, end, grain, filters, group_by):
         if bucket not in latest or moment > latest[bucket][0]:
             latest[bucket] = (moment, token)
     chosen = sorted(latest.values())
-    sums = _snapshot_sums(chosen, filters, group_by)
+    sums = _snapshot_sums(chosen, filters, group_by, grain)
     out: dict[object, list] = defaultdict(list)
     for moment, _ in chosen:
         for group, amount in sums[moment].items():
@@ -256,19 +257,20 @@ def _risk_series(start, end, grain, filters, group_by):
 
 
 def _snapshot_sums(
-    chosen: list[tuple[datetime, int]], filters: dict[str, str], group_by: str | None
+    chosen: list[tuple[datetime, int]], filters: dict[str, str], group_by: str | None, grain: int
 ) -> dict[datetime, dict[object, float]]:
     """Each chosen snapshot's money at risk per group (reason ``soon`` left out).
 
-    A snapshot never changes once taken, so its sums are cached under its token whatever
-    the metrics version: a series reads from the table only the snapshots taken since it
-    was last drawn with these filters (a 7-day hourly chart: 168 snapshots, 200,000 rows).
+    A snapshot never changes once taken, so its sums are kept in the cache by its token,
+    whatever the metrics version: one entry per filters, grouping and interval, holding the
+    snapshots that series last showed. A series then reads from the table only those taken
+    since it was last drawn (a 7-day hourly chart: 168 snapshots, 200,000 rows, otherwise).
     """
-    scope = orjson.dumps([filters, group_by], option=orjson.OPT_SORT_KEYS).hex()
-    keys = {moment: f"c2c:risk-sums:{token}:{scope}" for moment, token in chosen}
-    found = cache.get_many(list(keys.values()))
-    out = {moment: found[key] for moment, key in keys.items() if key in found}
-    missing = [moment for moment in keys if moment not in out]
+    scope = orjson.dumps([filters, group_by, grain], option=orjson.OPT_SORT_KEYS)
+    key = f"c2c:risk-sums:{hashlib.sha256(scope).hexdigest()}"
+    held: dict[int, dict] = cache.get(key) or {}
+    out = {moment: held[token] for moment, token in chosen if token in held}
+    missing = [moment for moment, _ in chosen if moment not in out]
     if not missing:
         return out
     rows = filtered(
@@ -283,5 +285,6 @@ def _snapshot_sums(
         .values_list("taken_at", "money", *fields[1:])
     ):
         computed[taken_at][group[0] if group else None] = round(float(amount), 2)
-    cache.set_many({keys[moment]: sums for moment, sums in computed.items()}, SNAPSHOT_SUMS)
-    return out | computed
+    out |= computed
+    cache.set(key, {token: out[moment] for moment, token in chosen}, SNAPSHOT_SUMS)
+    return out
