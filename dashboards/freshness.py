@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from .models import MetricsVersion
+from .queries import parse_window, window_bounds
 
 T = TypeVar("T")
 _TABLE = MetricsVersion._meta.db_table
@@ -55,3 +56,12 @@ def cached(kind: str, parts: object, compute: Callable[[], T]) -> T:
         value = compute()
         cache.set(key, value, timeout)
     return value
+
+
+def cached_window(
+    kind: str, window: str, filters: dict[str, str], now, compute: Callable[[], T], *extra
+) -> T:
+    """``cached`` for a figure over a window: also dropped when the window moves on to the
+    next 5-minute bucket."""
+    _, end = window_bounds(now, parse_window(window))
+    return cached(kind, [*extra, window, filters, end.isoformat()], compute)

@@ -32,10 +32,11 @@ class Figures:
 
 def figures(window: str, filters: dict[str, str], now: datetime) -> Figures:
     summary = cached_summary(window, filters, now)
-    _, end = window_bounds(now, parse_window(window))
-    risk = freshness.cached(
+    risk = freshness.cached_window(
         "risk-series",
-        [window, filters, end.isoformat()],
+        window,
+        filters,
+        now,
         lambda: series("revenue_at_risk", window, filters, now, group_by="reason")["series"],
     )
     return Figures(
@@ -72,8 +73,7 @@ def _cycle(window: str, filters: dict[str, str], now: datetime) -> dict:
             "count": sum(bins.values()),
         }
 
-    _, end = window_bounds(now, parse_window(window))
-    return freshness.cached("cycle", [window, filters, end.isoformat()], compute)
+    return freshness.cached_window("cycle", window, filters, now, compute)
 
 
 def breakdown(filters: dict[str, str]) -> tuple[datetime | None, list[tuple]]:
@@ -126,5 +126,4 @@ def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetim
         reached = [sum(at[i:]) for i in range(len(stages))]
         return {"stages": [s.slug for s in stages], "reached": reached, "stopped": stopped}
 
-    _, end = window_bounds(now, parse_window(window))
-    return freshness.cached("funnel", [journey_slug, window, filters, end.isoformat()], compute)
+    return freshness.cached_window("funnel", window, filters, now, compute, journey_slug)

@@ -55,11 +55,8 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def cached_summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
     """``summary``, reused until the figures change or the window moves to the next bucket."""
-    _, end = window_bounds(now, parse_window(window_text))
-    return freshness.cached(
-        "summary",
-        [window_text, filters, end.isoformat()],
-        lambda: summary(window_text, filters, now),
+    return freshness.cached_window(
+        "summary", window_text, filters, now, lambda: summary(window_text, filters, now)
     )
 
 

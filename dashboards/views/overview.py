@@ -9,7 +9,7 @@ from exceptions.models import DigestSubscription
 
 from .. import filterbar, freshness, overview
 from ..charts import figures as charts
-from ..queries import BadQuery, parse_window, window_bounds
+from ..queries import BadQuery
 from ..summary import latency_series, series
 
 TILES_EVERY = "30s"
@@ -109,9 +109,8 @@ def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:
 
 def _cached_charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
     """The charts change only when the figures do (and with the 5-minute bucket)."""
-    _, end = window_bounds(now, parse_window(scope.window))
-    return freshness.cached(
-        "charts", [scope.window, scope.filters, end.isoformat()], lambda: _charts(scope, found, now)
+    return freshness.cached_window(
+        "charts", scope.window, scope.filters, now, lambda: _charts(scope, found, now)
     )
 
 
