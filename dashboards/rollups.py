@@ -27,8 +27,8 @@ from tracking.models import ChangedTransaction, Event, Flow, Journey, Transactio
 from . import calendars, freshness
 from .facts import Policy, TxnView, derive
 from .fx import Rates
-from .models import Fact, RiskClock, Rollup, SlaPolicy
-from .models.facts import DIMENSIONS
+from .models import CoarseRollup, Fact, RiskClock, Rollup, SlaPolicy
+from .models.facts import COARSE_DIMENSIONS, DIMENSIONS
 from .queries import floor
 
 CHUNK = 2000
@@ -37,9 +37,11 @@ LOCK_KEY = 0x0C2C_0001  # pg advisory lock: one refresh or rebuild at a time
 
 _FACT_COLUMNS = ["transaction", "bucket", "measure", *DIMENSIONS, "count", "amount"]
 _ROLLUP_COLUMNS = ["grain", "bucket", "measure", *DIMENSIONS, "count", "amount"]
+_COARSE_COLUMNS = ["grain", "bucket", "measure", *COARSE_DIMENSIONS, "count", "amount"]
 _CLOCK_COLUMNS = ["transaction", *DIMENSIONS, "deadline", "close_deadline", "amount"]
 register_staging(Fact, _FACT_COLUMNS)
 register_staging(Rollup, _ROLLUP_COLUMNS)
+register_staging(CoarseRollup, _COARSE_COLUMNS)
 register_staging(RiskClock, _CLOCK_COLUMNS)
 
 _TXN_FIELDS = [
@@ -272,38 +274,52 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
 
 
 def add_to_rollups(deltas: Deltas) -> None:
-    """Add these differences to the rollups of their 5-minute buckets, hours and days."""
-    for grain in (FIVE_MINUTES, HOUR, DAY):
+    """Add these differences to the rollups of their 5-minute buckets, hours and days, and
+    to the coarse hour and day rollups (without business unit and legal entity)."""
+    for model, grain in (
+        (Rollup, FIVE_MINUTES),
+        (Rollup, HOUR),
+        (Rollup, DAY),
+        (CoarseRollup, HOUR),
+        (CoarseRollup, DAY),
+    ):
         merged: Deltas = {}
+        kept = 1 + len(COARSE_DIMENSIONS if model is CoarseRollup else DIMENSIONS)
         for (bucket, *rest), (count, amount) in deltas.items():
-            _add(merged, (floor(bucket, grain), *rest), count, amount)
-        written = upsert(
-            Rollup,
-            _ROLLUP_COLUMNS,
-            # In key order, so the probes walk the unique index instead of jumping about;
-            # a fact that moved within an hour or a day changes nothing there.
-            [
-                (grain, *key, count, amount)
-                for key, (count, amount) in sorted(merged.items())
-                if count or amount
-            ],
-            conflict=["grain", "bucket", "measure", *DIMENSIONS],
-            accumulate=["count", "amount"],
-            returning=["id", "count"],
-        )
-        # A key whose last fact went away leaves nothing behind.
-        delete_by_keys(Rollup, "id", [row_id for row_id, count in written if count == 0])
+            _add(merged, (floor(bucket, grain), *rest[:kept]), count, amount)
+        _upsert_rollups(model, grain, merged)
+
+
+def _upsert_rollups(model, grain: int, merged: Deltas) -> None:
+    columns = _COARSE_COLUMNS if model is CoarseRollup else _ROLLUP_COLUMNS
+    written = upsert(
+        model,
+        columns,
+        # In key order, so the probes walk the unique index instead of jumping about;
+        # a fact that moved within an hour or a day changes nothing there.
+        [
+            (grain, *key, count, amount)
+            for key, (count, amount) in sorted(merged.items())
+            if count or amount
+        ],
+        conflict=columns[:-2],
+        accumulate=["count", "amount"],
+        returning=["id", "count"],
+    )
+    # A key whose last fact went away leaves nothing behind.
+    delete_by_keys(model, "id", [row_id for row_id, count in written if count == 0])
 
 
 def aggregate_all() -> None:
-    """Every rollup from the facts, into empty rollups: 5-minute rows, hours, then days."""
+    """Every rollup from the facts, into empty rollups: 5-minute rows, hours, then days,
+    then the coarse hours and days from the fine ones."""
     rows = (
         Fact.objects.values("bucket", "measure", *DIMENSIONS)
         .annotate(total=Sum("count"), money=Coalesce(Sum("amount"), Decimal(0)))
         .order_by()
         .values_list("bucket", "measure", *DIMENSIONS, "total", "money")
     )
-    _insert_select(FIVE_MINUTES, rows)
+    _insert_select(Rollup, FIVE_MINUTES, rows)
     for finer, grain, kind in ((FIVE_MINUTES, HOUR, "hour"), (HOUR, DAY, "day")):
         rows = (
             Rollup.objects.filter(grain=finer)
@@ -313,16 +329,26 @@ def aggregate_all() -> None:
             .order_by()
             .values_list("parent", "measure", *DIMENSIONS, "total", "money")
         )
-        _insert_select(grain, rows)
+        _insert_select(Rollup, grain, rows)
+    for grain in (HOUR, DAY):
+        rows = (
+            Rollup.objects.filter(grain=grain)
+            .values("bucket", "measure", *COARSE_DIMENSIONS)
+            .annotate(total=Sum("count"), money=Sum("amount"))
+            .order_by()
+            .values_list("bucket", "measure", *COARSE_DIMENSIONS, "total", "money")
+        )
+        _insert_select(CoarseRollup, grain, rows)
 
 
-def _insert_select(grain: int, rows) -> None:
+def _insert_select(model, grain: int, rows) -> None:
     """INSERT ... SELECT inside the database: the rows never travel through Python."""
     sql, params = rows.query.sql_with_params()
+    names = _COARSE_COLUMNS if model is CoarseRollup else _ROLLUP_COLUMNS
     columns = ", ".join(
-        connection.ops.quote_name(Rollup._meta.get_field(name).column) for name in _ROLLUP_COLUMNS
+        connection.ops.quote_name(model._meta.get_field(name).column) for name in names
     )
-    table = connection.ops.quote_name(Rollup._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         # In bucket order: a window's rows then sit on few pages, which dashboards read.
         cursor.execute(
@@ -353,7 +379,7 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
     now = timezone.now()
     with transaction.atomic():
         _take_turn(wait=True)
-        for model in (Rollup, Fact, RiskClock):
+        for model in (Rollup, CoarseRollup, Fact, RiskClock):
             _empty(model)
         table = ChangedTransaction._meta.db_table
         with connection.cursor() as cursor:
@@ -382,6 +408,7 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
     with transaction.atomic():
         _take_turn(wait=True)
         _empty(Rollup)
+        _empty(CoarseRollup)
         aggregate_all()
         freshness.bump()
     _tidy_after_rebuild()
@@ -395,5 +422,5 @@ def _tidy_after_rebuild() -> None:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return  # VACUUM cannot run inside a transaction (a test's, say)
     with connection.cursor() as cursor:
-        for model in (ChangedTransaction, Fact, Rollup, RiskClock):
+        for model in (ChangedTransaction, Fact, Rollup, CoarseRollup, RiskClock):
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

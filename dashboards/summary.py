@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from . import freshness
 from .facts import latency_measures
-from .models import RiskSnapshot, RiskSnapshotTaken, Rollup, SlaPolicy
+from .models import RiskSnapshot, RiskSnapshotTaken, SlaPolicy
 from .queries import (
     FILTERS,
     GRAIN_NAMES,
@@ -23,6 +23,7 @@ from .queries import (
     money,
     parse_window,
     percentile,
+    rollups,
     totals,
     window_bounds,
 )
@@ -167,7 +168,7 @@ def _span(window_text: str, now: datetime, interval: str | None) -> tuple[int, d
 
 
 def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
-    rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
+    rows = rollups(grain, filters, group_by).filter(bucket__gte=start, bucket__lt=end)
     return _points(
         metric, _cells(rows.filter(measure__in=_measures(metric, policy_slug)), group_by)
     )
@@ -178,7 +179,7 @@ def latency_series(
 ) -> dict[str, list[dict]]:
     """p50 and p95 points of a policy's latency, as ``series`` gives them, from one read."""
     grain, start, end = _span(window_text, now, None)
-    rows = filtered(Rollup.objects.filter(grain=grain, bucket__gte=start, bucket__lt=end), filters)
+    rows = rollups(grain, filters).filter(bucket__gte=start, bucket__lt=end)
     cells = _cells(rows.filter(measure__in=_measures("latency_p50", policy_slug)), None)
     return {
         metric: [{"t": t.isoformat(), "value": v} for t, v in _points(metric, cells).get(None, [])]

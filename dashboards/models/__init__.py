@@ -1,10 +1,11 @@
-from .facts import Fact, MetricsVersion, RiskClock, Rollup
+from .facts import CoarseRollup, Fact, MetricsVersion, RiskClock, Rollup
 from .policies import BusinessCalendar, FxRate, Holiday, SlaKind, SlaPolicy
 from .risk import RiskSnapshot, RiskSnapshotTaken
 from .views import SavedView
 
 __all__ = [
     "BusinessCalendar",
+    "CoarseRollup",
     "Fact",
     "FxRate",
     "Holiday",

@@ -14,8 +14,8 @@ from tracking.models import Event, Flow
 
 from .. import filterbar
 from ..facts import latency_measures
-from ..models import Rollup, SlaPolicy
-from ..queries import BadQuery, cover, filtered, parse_window, percentile, window_bounds
+from ..models import SlaPolicy
+from ..queries import BadQuery, cover, parse_window, percentile, rollups, window_bounds
 from ..summary import series
 
 
@@ -29,9 +29,9 @@ def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
         wanted += latency_measures(policy.id)
     out: dict[str, dict] = defaultdict(lambda: {"measures": defaultdict(int), "bins": {}})
     for grain, low, high in cover(start, end):
-        rows = filtered(
-            Rollup.objects.filter(grain=grain, bucket__gte=low, bucket__lt=high), filters
-        ).filter(measure__in=wanted)
+        rows = rollups(grain, filters, "flow").filter(
+            bucket__gte=low, bucket__lt=high, measure__in=wanted
+        )
         for flow, measure, n in rows.values_list("flow", "measure").annotate(n=Sum("count")):
             entry = out[flow]
             if prefix and measure.startswith(prefix):

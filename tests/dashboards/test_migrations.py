@@ -8,7 +8,7 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
-from dashboards.models import Fact, Rollup
+from dashboards.models import CoarseRollup, Fact, Rollup
 from dashboards.overview import funnel
 from dashboards.rollups import refresh
 from tests.dashboards.helpers import hours, report, step
@@ -31,6 +31,7 @@ def test_upgrading_works_out_the_funnel_of_transactions_refreshed_before(ingest_
     # As a ledger refreshed by the previous release: no stage facts anywhere.
     Fact.objects.filter(measure__startswith="stage:").delete()
     Rollup.objects.filter(measure__startswith="stage:").delete()
+    CoarseRollup.objects.filter(measure__startswith="stage:").delete()
     assert funnel("billing", "7d", {}, timezone.now())["reached"][0] == 0
 
     with connection.schema_editor() as editor:

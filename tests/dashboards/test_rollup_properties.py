@@ -227,14 +227,23 @@ def bucket(moment: datetime) -> datetime:
 
 DIM_NAMES = ("journey", "flow", "region", "business_unit", "legal_entity")
 
-filters_strategy = st.fixed_dictionaries(
-    {
-        "journey": st.sampled_from(["", "billing", "amendment"]),
-        "flow": st.sampled_from(["", FLOW, "billing-to-erp"]),
-        "region": st.sampled_from(["", *REGIONS]),
-        "business_unit": st.sampled_from(["", *UNITS]),
-        "legal_entity": st.sampled_from(["", *ENTITIES]),
-    }
+coarse_filters = {
+    "journey": st.sampled_from(["", "billing", "amendment"]),
+    "flow": st.sampled_from(["", FLOW, "billing-to-erp"]),
+    "region": st.sampled_from(["", *REGIONS]),
+}
+# Half the queries name no unit or entity: their hours and days come from CoarseRollup.
+filters_strategy = st.one_of(
+    st.fixed_dictionaries(
+        {**coarse_filters, "business_unit": st.just(""), "legal_entity": st.just("")}
+    ),
+    st.fixed_dictionaries(
+        {
+            **coarse_filters,
+            "business_unit": st.sampled_from(["", *UNITS]),
+            "legal_entity": st.sampled_from(["", *ENTITIES]),
+        }
+    ),
 )
 # Windows on 5-minute boundaries (what the API asks), from a few minutes to the whole span,
 # so that their cover mixes 5-minute, hour and day rows.
