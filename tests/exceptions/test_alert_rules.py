@@ -2,8 +2,8 @@
 clear when the SRE workbook's windows say so; threshold rules fire once per episode.
 
 The streams are written as the rollups the metrics engine would make of them (5-minute
-buckets, summed into hours and days), so each test controls exactly when every outcome
-falls; the rollup engine itself is tested against raw events in tests/dashboards.
+buckets, added to every grain by the engine's own writer), so each test controls exactly
+when every outcome falls; the rollup engine itself is tested against raw events in tests/dashboards.
 """
 
 from collections import defaultdict
@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from dashboards.models import Rollup, SlaPolicy
+from dashboards.models import SlaPolicy
+from dashboards.rollups import add_to_rollups
 from exceptions import watch
 from exceptions.models import Alert, AlertRule, Channel, RuleState
 
@@ -22,15 +23,12 @@ STEP = timedelta(minutes=5)
 
 
 def rollups(counts: dict[tuple[datetime, str], int]) -> None:
-    """5-minute counts, written at every grain as the rollup engine keeps them."""
-    summed: dict[tuple[int, datetime, str], int] = defaultdict(int)
-    for (moment, measure), n in counts.items():
-        for grain in (300, 3600, 86400):
-            bucket = datetime.fromtimestamp(int(moment.timestamp()) // grain * grain, tz=UTC)
-            summed[(grain, bucket, measure)] += n
-    Rollup.objects.bulk_create(
-        Rollup(journey="billing", grain=g, bucket=b, measure=m, count=n)
-        for (g, b, m), n in summed.items()
+    """5-minute counts, added to the rollups of every grain by the rollup engine's writer."""
+    add_to_rollups(
+        {
+            (moment, measure, "billing", "", "", "", ""): [n, Decimal(0)]
+            for (moment, measure), n in counts.items()
+        }
     )
 
 
