@@ -202,7 +202,10 @@ def main() -> None:
     if not args.reuse:
         now = timezone.now()
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE dashboards_rollup, dashboards_risksnapshot, dashboards_fxrate")
+            cursor.execute(
+                "TRUNCATE dashboards_rollup, dashboards_coarserollup, dashboards_risksnapshot, "
+                "dashboards_fxrate"
+            )
         ledger_load.fx_rates(now)
         began = time.perf_counter()
         print(f"loading {args.transactions:,} transactions with COPY ...", flush=True)
@@ -225,6 +228,7 @@ def main() -> None:
         risk.snapshot(timezone.now())
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE dashboards_rollup")
+            cursor.execute("VACUUM ANALYZE dashboards_coarserollup")
             # The sweep just made tens of thousands of rows stuck; without fresh statistics
             # the planner believes there are none (autovacuum would catch up in minutes).
             cursor.execute("VACUUM ANALYZE tracking_transaction")

@@ -177,7 +177,8 @@ def live_events(count: int, now) -> tuple[list, list[int]]:
 
 
 def raw_refresh(cursor, ids: list[int], dirty: set) -> float:
-    """The reads a refresh needs, plus re-aggregating its dirty buckets at three grains."""
+    """The reads a refresh needs, plus re-aggregating its dirty buckets at three grains and
+    their hours and days without business unit and legal entity (the coarse rollups)."""
     dims = "measure, journey, flow, region, business_unit, legal_entity"
     hours = {b - timedelta(seconds=int(b.timestamp()) % 3600) for b in dirty}
     days = {b - timedelta(seconds=int(b.timestamp()) % 86400) for b in dirty}
@@ -206,6 +207,13 @@ def raw_refresh(cursor, ids: list[int], dirty: set) -> float:
             "AS d(start) JOIN dashboards_rollup ON grain = 3600 AND bucket >= d.start "
             f"AND bucket < d.start + interval '1 day' GROUP BY 1, {dims}",
             [sorted(days)],
+        ),
+        (
+            "SELECT grain, bucket, measure, journey, flow, region, sum(count), sum(amount) "
+            "FROM dashboards_rollup WHERE (grain = 3600 AND bucket = ANY(%s)) "
+            "OR (grain = 86400 AND bucket = ANY(%s)) "
+            "GROUP BY grain, bucket, measure, journey, flow, region",
+            [sorted(hours), sorted(days)],
         ),
     ):
         cursor.execute(sql, params)
@@ -295,7 +303,10 @@ def load_and_rebuild(transactions: int) -> None:
     from tracking.sweep import sweep
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dashboards_rollup, dashboards_risksnapshot, dashboards_fxrate")
+        cursor.execute(
+            "TRUNCATE dashboards_rollup, dashboards_coarserollup, dashboards_risksnapshot, "
+            "dashboards_fxrate"
+        )
     now = timezone.now()
     ledger_load.fx_rates(now)
 
@@ -328,6 +339,7 @@ def load_and_rebuild(transactions: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE dashboards_fact")
         cursor.execute("VACUUM ANALYZE dashboards_rollup")
+        cursor.execute("VACUUM ANALYZE dashboards_coarserollup")
         cursor.execute("SELECT count(*) FROM dashboards_fact")
         facts = cursor.fetchone()[0]
     row(
