@@ -2,7 +2,7 @@
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from django.conf import settings
@@ -16,6 +16,7 @@ from .queries import (
     FILTERS,
     GRAIN_NAMES,
     BadQuery,
+    Epoch,
     filtered,
     floor,
     histogram,
@@ -203,15 +204,21 @@ def _measures(metric: str, policy_slug: str | None) -> list[str]:
 
 def _cells(rows, group_by: str | None) -> dict[object, dict[datetime, dict[str, int]]]:
     """group -> bucket -> measure -> count."""
-    keys = ["bucket", "measure", *([group_by] if group_by else [])]
+    keys = ["t", "measure", *([group_by] if group_by else [])]
     cells: dict[object, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    # Tuples, not dicts: a 7-day latency chart reads thousands of (hour, bin) rows.
-    for bucket, measure, n, *group in (
-        rows.values(*keys)
+    moments: dict[int, datetime] = {}
+    # Tuples, not dicts, and buckets as numbers: a 7-day latency chart reads thousands of
+    # (hour, bin) rows for 168 distinct hours.
+    for t, measure, n, *group in (
+        rows.annotate(t=Epoch("bucket"))
+        .values(*keys)
         .annotate(n=Sum("count"))
         .order_by()
         .values_list(*keys[:2], "n", *keys[2:])
     ):
+        bucket = moments.get(t)
+        if bucket is None:
+            bucket = moments[t] = datetime.fromtimestamp(t, tz=UTC)
         cells[group[0] if group else None][bucket][measure] = n
     return cells
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import plotly.io as pio
-from django.utils.html import _json_script_escapes
 from django.utils.safestring import SafeString, mark_safe
 
 from . import palette
@@ -58,8 +57,11 @@ def _figure(traces: list[dict], title: str, y_title: str = "", **extra) -> Chart
         **extra,
     }
     text = pio.to_json({"data": traces, "layout": layout}, validate=False, engine="orjson")
-    # Escaped as json_script does, so no string in the data can close the <script>.
-    return Chart(title, mark_safe(text.translate(_json_script_escapes)))  # noqa: S308
+    # Escaped as json_script does, so no string in the data can close the <script>
+    # (with replace: str.translate walks the text in Python, ~0.5 ms a chart).
+    for char, escape in (("&", "\\u0026"), ("<", "\\u003C"), (">", "\\u003E")):
+        text = text.replace(char, escape)
+    return Chart(title, mark_safe(text))  # noqa: S308
 
 
 def risk_over_time(series: list[dict], currency: str, link) -> Chart:
