@@ -135,6 +135,27 @@ METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=1)
 # Summaries are cached until a refresh, rebuild or snapshot changes the figures behind them
 # (dashboards/freshness.py); this bounds how long one is kept. 0 turns the cache off.
 METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 300, minimum=0)
+# Those cached figures, and the risk chart's per-snapshot sums, live in Django's cache.
+# With CACHE_URL (Redis) every web process shares them; without it each process keeps its
+# own in memory and computes each figure once for itself.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    # The scheme only: the rest of the URL may hold a password.
+    scheme = CACHE_URL.split(":", 1)[0]
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be a redis://, rediss:// or unix:// URL, not {scheme}:"
+    )
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "c2c",
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 CELERY_BEAT_SCHEDULE = {
     name: {
         "task": task,

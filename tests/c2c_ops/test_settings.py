@@ -3,8 +3,10 @@
 import os
 import subprocess
 import sys
+import uuid
 
 from tests.server import ROOT
+from tests.worker import broker_url
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -52,3 +54,28 @@ def test_the_embedded_default_migrates_from_scratch(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     listed = manage("showmigrations", "--plan", DATABASE_URL=url, CELERY_BROKER_URL="memory://")
     assert "[ ]" not in listed.stdout and "[X]" in listed.stdout
+
+
+def _cache_in_new_process(code: str, **env: str) -> str:
+    return manage("shell", "-c", f"from django.core.cache import cache; {code}", **env).stdout
+
+
+def test_with_cache_url_web_processes_share_the_cached_figures():
+    # Database 14 of the tests' Redis: the broker's (15) is left alone.
+    url = broker_url().rsplit("/", 1)[0] + "/14"
+    key = f"probe-{uuid.uuid4().hex}"
+    _cache_in_new_process(f"cache.set({key!r}, 'computed by process A', 60)", CACHE_URL=url)
+    try:
+        seen = _cache_in_new_process(f"print(cache.get({key!r}))", CACHE_URL=url)
+        assert "computed by process A" in seen
+        # Without it, each process keeps its own cache.
+        assert "None" in _cache_in_new_process(f"print(cache.get({key!r}))")
+    finally:
+        _cache_in_new_process(f"cache.delete({key!r})", CACHE_URL=url)
+
+
+def test_a_cache_url_that_is_not_redis_is_refused_without_showing_it():
+    result = manage("check", CACHE_URL="memcached://admin:hunter2@cache:11211")
+    assert result.returncode != 0
+    assert "CACHE_URL must be a redis://" in result.stderr
+    assert "hunter2" not in result.stderr
