@@ -5,6 +5,7 @@ laptop needs no servers. Production and the test suite set DATABASE_URL (Postgre
 CELERY_BROKER_URL (Redis). docs/configuration.md lists every variable.
 """
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -140,10 +141,11 @@ METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 300, minimum=0)
 # own in memory and computes each figure once for itself.
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    # The scheme only: the rest of the URL may hold a password.
-    scheme = CACHE_URL.split(":", 1)[0]
+    # The scheme only, if it looks like one: the rest of the URL may hold a password.
+    found = re.match(r"[a-z][a-z0-9+.-]{0,15}://", CACHE_URL)
+    scheme = found[0] if found else "a value without a scheme"
     raise ImproperlyConfigured(
-        f"CACHE_URL must be a redis://, rediss:// or unix:// URL, not {scheme}:"
+        f"CACHE_URL must be a redis://, rediss:// or unix:// URL, not {scheme}"
     )
 CACHES = {
     "default": (
@@ -151,6 +153,8 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "c2c",
+            # A cache that stops answering must not hold up pages for long.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -8,6 +8,10 @@ def coarse_from_fine(apps, schema_editor):
     fine = apps.get_model("dashboards", "Rollup")._meta.db_table
     coarse = apps.get_model("dashboards", "CoarseRollup")._meta.db_table
     keys = "grain, bucket, measure, journey, flow, region"
+    if schema_editor.connection.vendor == "postgresql":
+        # Take the refreshes' turn (dashboards.rollups.LOCK_KEY, held to the end of the
+        # migration's transaction): a refresh committing meanwhile would be in one table only.
+        schema_editor.execute("SELECT pg_advisory_xact_lock(%s)", [0x0C2C_0001])
     schema_editor.execute(
         f"INSERT INTO {coarse} ({keys}, count, amount) "  # noqa: S608
         f"SELECT {keys}, SUM(count), SUM(amount) FROM {fine} WHERE grain IN (3600, 86400) "

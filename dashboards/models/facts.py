@@ -86,8 +86,8 @@ class CoarseRollup(models.Model):
     """Hour and day rollups without business unit and legal entity.
 
     Most views ask for every dimension, or for a journey, flow or region: summed from
-    ``Rollup`` they read a row per business unit x legal entity (12 at the bench's size)
-    where one here says the same. Refreshes add the same differences to both tables.
+    ``Rollup`` they read a row per business unit x legal entity present (up to 12 at the
+    bench's size) where one here says the same. Refreshes add the same differences to both tables.
     """
 
     grain = models.PositiveIntegerField(help_text="Bucket length in seconds: 3600 or 86400.")

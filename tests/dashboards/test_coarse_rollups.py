@@ -76,6 +76,12 @@ def test_refreshes_and_rebuilds_keep_the_coarse_sums(ledger):
     assert (failed.count, failed.amount) == (1, Decimal("250.00"))
     assert coarse_rows() == fine_sums()
 
+    # The last failure recovers: no coarse row is left holding zero.
+    report(ledger, step("B", "invoice_generated", MONDAY + hours(3)))
+    refresh(now=NOW)
+    assert not CoarseRollup.objects.filter(measure="failed").exists()
+    assert coarse_rows() == fine_sums()
+
     incremental = coarse_rows()
     rebuild()
     assert coarse_rows() == incremental
