@@ -44,17 +44,22 @@ def current() -> int:
     return row[0]
 
 
+def key(kind: str, parts: object) -> str:
+    """A cache key naming these ``parts`` (filters, windows...), however long they are."""
+    digest = hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"c2c:{kind}:{digest}"
+
+
 def cached(kind: str, parts: object, compute: Callable[[], T]) -> T:
     """``compute()``, or its answer for these ``parts`` at the current version."""
     timeout = settings.METRICS_CACHE_SECONDS
     if not timeout:
         return compute()
-    digest = hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    key = f"c2c:{kind}:{current()}:{digest}"
-    value = cache.get(key)
+    entry = key(f"{kind}:{current()}", parts)
+    value = cache.get(entry)
     if value is None:
         value = compute()
-        cache.set(key, value, timeout)
+        cache.set(entry, value, timeout)
     return value
 
 

@@ -42,6 +42,7 @@ _CLOCK_COLUMNS = ["transaction", *DIMENSIONS, "deadline", "close_deadline", "amo
 register_staging(Fact, _FACT_COLUMNS)
 register_staging(Rollup, _ROLLUP_COLUMNS)
 register_staging(CoarseRollup, _COARSE_COLUMNS)
+_COLUMNS = {Rollup: _ROLLUP_COLUMNS, CoarseRollup: _COARSE_COLUMNS}
 register_staging(RiskClock, _CLOCK_COLUMNS)
 
 _TXN_FIELDS = [
@@ -284,14 +285,14 @@ def add_to_rollups(deltas: Deltas) -> None:
         (CoarseRollup, DAY),
     ):
         merged: Deltas = {}
-        kept = 1 + len(COARSE_DIMENSIONS if model is CoarseRollup else DIMENSIONS)
+        kept = len(_COLUMNS[model]) - 4  # the measure and dimensions of the delta's key
         for (bucket, *rest), (count, amount) in deltas.items():
             _add(merged, (floor(bucket, grain), *rest[:kept]), count, amount)
         _upsert_rollups(model, grain, merged)
 
 
 def _upsert_rollups(model, grain: int, merged: Deltas) -> None:
-    columns = _COARSE_COLUMNS if model is CoarseRollup else _ROLLUP_COLUMNS
+    columns = _COLUMNS[model]
     written = upsert(
         model,
         columns,
@@ -344,9 +345,8 @@ def aggregate_all() -> None:
 def _insert_select(model, grain: int, rows) -> None:
     """INSERT ... SELECT inside the database: the rows never travel through Python."""
     sql, params = rows.query.sql_with_params()
-    names = _COARSE_COLUMNS if model is CoarseRollup else _ROLLUP_COLUMNS
     columns = ", ".join(
-        connection.ops.quote_name(model._meta.get_field(name).column) for name in names
+        connection.ops.quote_name(model._meta.get_field(name).column) for name in _COLUMNS[model]
     )
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:

@@ -1,10 +1,8 @@
 """The metrics summary of DESIGN.md, and the time series behind the charts."""
 
-import hashlib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Sum
@@ -271,8 +269,7 @@ def _snapshot_sums(
     snapshots that series last showed. A series then reads from the table only those taken
     since it was last drawn (a 7-day hourly chart: 168 snapshots, 200,000 rows, otherwise).
     """
-    scope = orjson.dumps([filters, group_by, grain], option=orjson.OPT_SORT_KEYS)
-    key = f"c2c:risk-sums:{hashlib.sha256(scope).hexdigest()}"
+    key = freshness.key("risk-sums", [filters, group_by, grain])
     held: dict[int, dict] = cache.get(key) or {}
     out = {moment: held[token] for moment, token in chosen if token in held}
     missing = [moment for moment, _ in chosen if moment not in out]
