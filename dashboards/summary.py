@@ -169,7 +169,7 @@ def _span(window_text: str, now: datetime, interval: str | None) -> tuple[int, d
 def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
     rows = rollups(grain, filters, group_by).filter(bucket__gte=start, bucket__lt=end)
     return _points(
-        metric, _cells(rows.filter(measure__in=_measures(metric, policy_slug)), group_by)
+        metric, _cells(rows.filter(measure__any=_measures(metric, policy_slug)), group_by)
     )
 
 
@@ -179,7 +179,7 @@ def latency_series(
     """p50 and p95 points of a policy's latency, as ``series`` gives them, from one read."""
     grain, start, end = _span(window_text, now, None)
     rows = rollups(grain, filters).filter(bucket__gte=start, bucket__lt=end)
-    cells = _cells(rows.filter(measure__in=_measures("latency_p50", policy_slug)), None)
+    cells = _cells(rows.filter(measure__any=_measures("latency_p50", policy_slug)), None)
     return {
         metric: [{"t": t.isoformat(), "value": v} for t, v in _points(metric, cells).get(None, [])]
         for metric in ("latency_p50", "latency_p95")

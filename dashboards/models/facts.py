@@ -12,6 +12,8 @@ from django.db import models
 from tracking.models import Transaction
 from tracking.models.transactions import MONEY
 
+from ..lookups import AnyOf
+
 DIMENSIONS = ("journey", "flow", "region", "business_unit", "legal_entity")
 COARSE_DIMENSIONS = DIMENSIONS[:3]
 TOTAL = {"max_digits": 20, "decimal_places": 2}
@@ -155,3 +157,7 @@ class MetricsVersion(models.Model):
 
     def __str__(self) -> str:
         return str(self.version)
+
+
+for _model in (Rollup, CoarseRollup):
+    _model._meta.get_field("measure").register_lookup(AnyOf)

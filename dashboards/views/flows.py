@@ -30,7 +30,7 @@ def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
     out: dict[str, dict] = defaultdict(lambda: {"measures": defaultdict(int), "bins": {}})
     for grain, low, high in cover(start, end):
         rows = rollups(grain, filters, "flow").filter(
-            bucket__gte=low, bucket__lt=high, measure__in=wanted
+            bucket__gte=low, bucket__lt=high, measure__any=wanted
         )
         for flow, measure, n in rows.values_list("flow", "measure").annotate(n=Sum("count")):
             entry = out[flow]

@@ -27,7 +27,10 @@ class Transaction(models.Model):
     out-of-order reports leave the same row (see docs/ledger.md).
     """
 
-    correlation_id = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL the field option adds a
+    # second, varchar_pattern_ops index for LIKE 'prefix%' that no query here makes (search is
+    # case-blind), and every index is paid for on each write of a row.
+    correlation_id = models.CharField(max_length=200)
     journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="+", db_index=False)
     current_stage = models.ForeignKey(
         Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
@@ -64,10 +67,16 @@ class Transaction(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["correlation_id"], name="txn_correlation_id"),
+        ]
+        # Each index costs every write of a row: the projection's per event, the sweep's per
+        # newly stuck transaction (an update that changes an indexed column rewrites an entry
+        # in every index). Keep only those a page or a worker reads.
         indexes = [
-            models.Index(fields=["status", "current_stage"], name="txn_status_stage"),
             models.Index(fields=["-last_event_at"], name="txn_last_event"),
-            # The explorer filtered by status (stuck, failed: old news by nature), newest first.
+            # The explorer filtered by status (stuck, failed: old news by nature), newest
+            # first; and any read of one status (the risk snapshot's failed and stuck).
             models.Index(fields=["status", "-last_event_at"], name="txn_status_recent"),
             # The transactions explorer's other sorts, paged by (value, id) from an index.
             models.Index(fields=["amount", "id"], name="txn_amount"),
