@@ -305,7 +305,7 @@ def settle_rollups(cursor) -> None:
     if cursor.fetchone()[0] == "on":
         return
     began = time.perf_counter()
-    for table in ("dashboards_rollup", "dashboards_coarserollup", "dashboards_risksnapshot"):
+    for table in ("dashboards_rollup", "dashboards_coarserollup"):
         cursor.execute(f"VACUUM ANALYZE {table}")
     print(
         f"(autovacuum is off on this server: vacuumed the rollups as it would have, "

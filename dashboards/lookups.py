@@ -15,6 +15,12 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def get_prep_lookup(self):
+        # A list of values only: a string would pass as its letters, an expression or a
+        # queryset would be iterated into text.
+        if self.rhs is None or isinstance(self.rhs, str | bytes):
+            raise TypeError(f"__any takes a list of values, not {type(self.rhs).__name__}")
+        if hasattr(self.rhs, "resolve_expression"):
+            raise TypeError("__any takes a list of values, not an expression or a queryset")
         return [str(value) for value in self.rhs]
 
     def as_sql(self, compiler, connection):

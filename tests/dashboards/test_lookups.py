@@ -29,6 +29,7 @@ def test_any_matches_each_named_measure_exactly_and_nothing_else():
         assert sorted(found) == sorted(AWKWARD)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the array is PostgreSQL's")
 def test_any_sends_the_list_as_one_parameter():
     rows(["started"])
     names = [f"latency:3:{index}" for index in range(121)]
@@ -45,3 +46,14 @@ def test_an_empty_list_matches_nothing_without_a_query():
     with CaptureQueriesContext(connection) as queries:
         assert list(Rollup.objects.filter(measure__any=[])) == []
     assert queries.captured_queries == []
+
+
+@pytest.mark.parametrize("wrong", ["started", None])
+def test_anything_but_a_list_of_values_is_refused(wrong):
+    with pytest.raises(TypeError, match="list of values"):
+        Rollup.objects.filter(measure__any=wrong)
+
+
+def test_an_expression_is_refused_rather_than_iterated():
+    with pytest.raises(TypeError, match="expression"):
+        Rollup.objects.filter(measure__any=Rollup.objects.values("measure"))
