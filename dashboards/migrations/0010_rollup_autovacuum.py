@@ -11,8 +11,8 @@ SETTINGS = ("autovacuum_vacuum_scale_factor", "autovacuum_vacuum_insert_scale_fa
 def vacuum_sooner(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    values = ", ".join(f"{name} = 0.01" for name in SETTINGS)
     for table in TABLES:
-        values = ", ".join(f"{name} = 0.01" for name in SETTINGS)
         schema_editor.execute(f"ALTER TABLE {table} SET ({values})")
 
 

@@ -16,6 +16,11 @@ def unique_constraint_name(cursor) -> str:
     return cursor.fetchone()[0]
 
 
+def like_index(schema_editor) -> str:
+    """The name Django gave the varchar_pattern_ops index it adds beside unique=True."""
+    return schema_editor._create_index_name(TABLE, ["correlation_id"], suffix="_like")
+
+
 def keep_the_index(apps, schema_editor):
     """Rename the unique constraint and drop the LIKE index: nothing is rebuilt, so the
     ledger is locked for milliseconds, not for an index build over every transaction."""
@@ -28,8 +33,7 @@ def keep_the_index(apps, schema_editor):
         f"ALTER TABLE {quote(TABLE)} RENAME CONSTRAINT {quote(name)} "
         f"TO {quote('txn_correlation_id')}"
     )
-    like = schema_editor._create_index_name(TABLE, ["correlation_id"], suffix="_like")
-    schema_editor.execute(f"DROP INDEX IF EXISTS {quote(like)}")
+    schema_editor.execute(f"DROP INDEX IF EXISTS {quote(like_index(schema_editor))}")
 
 
 def restore_the_index(apps, schema_editor):
@@ -40,9 +44,9 @@ def restore_the_index(apps, schema_editor):
         f"ALTER TABLE {quote(TABLE)} RENAME CONSTRAINT {quote('txn_correlation_id')} "
         f"TO {quote(TABLE + '_correlation_id_key')}"
     )
-    like = schema_editor._create_index_name(TABLE, ["correlation_id"], suffix="_like")
     schema_editor.execute(
-        f"CREATE INDEX {quote(like)} ON {quote(TABLE)} (correlation_id varchar_pattern_ops)"
+        f"CREATE INDEX {quote(like_index(schema_editor))} "
+        f"ON {quote(TABLE)} (correlation_id varchar_pattern_ops)"
     )
 
 
