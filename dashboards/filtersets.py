@@ -76,7 +76,7 @@ def at_risk(reason: str, moment: datetime) -> Q:
     """Transactions at risk for ``reason`` ("any" for all), by the rules of ``risk.assess``:
     failed or stuck from the ledger; past an SLA or month-close deadline while moving."""
     if reason in (RiskReason.FAILED, RiskReason.STUCK):
-        return Q(status=reason)
+        return Q(state__status=reason)
     clocks = RiskClock.objects.filter(transaction_id=OuterRef("pk"))
     leaking = Q(close_deadline__lte=moment)
     if reason == RiskReason.LEAKAGE:
@@ -85,7 +85,7 @@ def at_risk(reason: str, moment: datetime) -> Q:
         clocks = clocks.filter(deadline__lte=moment).exclude(leaking)
     else:
         clocks = clocks.filter(leaking | Q(deadline__lte=moment))
-    moving = Q(Exists(clocks), status=TransactionStatus.IN_PROGRESS)
+    moving = Q(Exists(clocks), state__status=TransactionStatus.IN_PROGRESS)
     if reason == "any":
-        return moving | Q(status__in=[TransactionStatus.FAILED, TransactionStatus.STUCK])
+        return moving | Q(state__status__in=[TransactionStatus.FAILED, TransactionStatus.STUCK])
     return moving

@@ -70,7 +70,7 @@ def assess(now: datetime) -> dict[tuple, list]:
     # Failed and stuck: straight from the ledger (status index), summed per currency.
     for status, since_field in (("failed", "stage_event_at"), ("stuck", "next_deadline_at")):
         rows = (
-            Transaction.objects.filter(status=status)
+            Transaction.objects.filter(state__status=status)
             .annotate(age=_age_case(since_field, now))
             .values("journey_id", "flow_id", *_DIMS, "currency", "age")
             .annotate(n=Count("id"), money=Sum("amount"))
@@ -89,7 +89,7 @@ def assess(now: datetime) -> dict[tuple, list]:
     at_risk: set[int] = set()
     clocks = RiskClock.objects.filter(
         Q(deadline__lte=now + SOON) | Q(close_deadline__lte=now + SOON),
-        transaction__status=TransactionStatus.IN_PROGRESS,
+        transaction__state__status=TransactionStatus.IN_PROGRESS,
     ).values_list(
         "transaction_id", "journey", "flow", *_DIMS, "deadline", "close_deadline", "amount"
     )
@@ -106,9 +106,9 @@ def assess(now: datetime) -> dict[tuple, list]:
 
     # Stage deadlines within a day (the moving-deadline index), unless already at risk.
     moving = Transaction.objects.filter(
-        status=TransactionStatus.IN_PROGRESS,
-        next_deadline_at__gt=now,
-        next_deadline_at__lte=now + SOON,
+        state__status=TransactionStatus.IN_PROGRESS,
+        state__next_deadline_at__gt=now,
+        state__next_deadline_at__lte=now + SOON,
     ).values_list("id", "journey_id", "flow_id", *_DIMS, "amount", "currency")
     for txn_id, journey_id, flow_id, region, unit, entity, amount, currency in moving:
         if txn_id in at_risk or txn_id in soon:

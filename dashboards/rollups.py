@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from tracking.bulk import delete_by_keys, insert, pg_query, register_staging, rows_by_keys, upsert
 from tracking.ledger import schedule
-from tracking.models import ChangedTransaction, Event, Flow, Journey, Transaction
+from tracking.models import ChangedTransaction, Event, Flow, Journey, Transaction, TransactionState
 
 from . import calendars, freshness
 from .facts import Policy, TxnView, derive
@@ -54,7 +54,6 @@ _TXN_FIELDS = [
     "legal_entity",
     "amount",
     "currency",
-    "status",
     "started_at",
     "completed_at",
     "stage_event_at",
@@ -214,6 +213,7 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
     changed = 0
     deltas: Deltas = {}
     found: set[int] = set()
+    statuses = dict(rows_by_keys(TransactionState, "transaction", ids, ["transaction", "status"]))
     for row in rows_by_keys(Transaction, "id", ids, _TXN_FIELDS):
         values = dict(zip(_TXN_FIELDS, row, strict=True))
         txn_id = values["id"]
@@ -228,7 +228,7 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
             legal_entity=values["legal_entity"],
             amount=values["amount"],
             currency=values["currency"],
-            status=values["status"],
+            status=statuses[txn_id],
             started_at=values["started_at"],
             completed_at=values["completed_at"],
             stage_event_at=values["stage_event_at"],

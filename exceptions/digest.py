@@ -29,8 +29,8 @@ def compose(now: datetime) -> dict:
     points = history[0]["points"] if history else []
     change = risk - Decimal(str(points[0]["value"] or 0)) if points else None
     stuck = (
-        Transaction.objects.filter(status=TransactionStatus.STUCK, amount__isnull=False)
-        .select_related("current_stage")
+        Transaction.objects.filter(state__status=TransactionStatus.STUCK, amount__isnull=False)
+        .select_related("current_stage", "state")
         .order_by("-amount", "id")[:10]
     )
     base = settings.C2C_BASE_URL

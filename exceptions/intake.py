@@ -80,7 +80,9 @@ class _Batch:
         self.now = now
         self.result = IntakeResult(changes=len(changes))
         txn_ids = {c.transaction_id for c in changes}
-        self.txns = {t.id: t for t in Transaction.objects.filter(id__in=txn_ids)}
+        self.txns = {
+            t.id: t for t in Transaction.objects.filter(id__in=txn_ids).select_related("state")
+        }
         event_ids = {c.event_id for c in changes if c.event_id}
         self.events = {
             e["event_id"]: e

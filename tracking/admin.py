@@ -38,13 +38,14 @@ class TransactionAdmin(admin.ModelAdmin):
         "correlation_id",
         "journey",
         "current_stage",
-        "status",
+        "state__status",
         "amount",
         "currency",
         "last_event_at",
         "next_deadline_at",
     ]
-    list_filter = ["status", "journey", "region"]
+    list_filter = ["state__status", "journey", "region"]
+    list_select_related = ["journey", "current_stage", "state"]
     search_fields = ["correlation_id"]
     show_full_result_count = False
 

@@ -9,7 +9,9 @@ from .models import Transaction, TransactionStatus
 class TransactionFilterSet(django_filters.FilterSet):
     # No DISTINCT (django-filter's default here): a status IN (...) cannot repeat a row, and
     # DISTINCT over every column of a large result costs more than the rest of the query.
-    status = django_filters.MultipleChoiceFilter(choices=TransactionStatus.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(
+        field_name="state__status", choices=TransactionStatus.choices, distinct=False
+    )
     stage = django_filters.CharFilter(field_name="current_stage__slug")
     journey = django_filters.CharFilter(field_name="journey__slug")
     flow = django_filters.CharFilter(field_name="flow__slug")
@@ -29,8 +31,8 @@ class TransactionFilterSet(django_filters.FilterSet):
 
     def filter_stuck(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value:
-            return queryset.filter(status=TransactionStatus.STUCK)
-        return queryset.exclude(status=TransactionStatus.STUCK)
+            return queryset.filter(state__status=TransactionStatus.STUCK)
+        return queryset.exclude(state__status=TransactionStatus.STUCK)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

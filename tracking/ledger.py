@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from . import journeys
 from .bulk import insert, pg_query, register_staging, upsert
-from .models import ChangedTransaction, DeadLetter, Event, StatusChange, Transaction
+from .models import (
+    ChangedTransaction,
+    DeadLetter,
+    Event,
+    StatusChange,
+    Transaction,
+    TransactionState,
+)
 from .projection import TEXT_FACTS, IncomingEvent, LedgerState, PlacedEvent, apply, finalize
 
 T = TypeVar("T")
@@ -105,6 +112,8 @@ _TXN_FIELDS = [
     "facts",
     "event_count",
 ]
+# Read from (and written to) TransactionState, not the ledger row.
+_STATE_FIELDS = {"status", "version"}
 
 
 def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
@@ -117,17 +126,21 @@ def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
     if not correlation_ids:
         return {}
     if connection.vendor == "postgresql":
-        columns = ", ".join(Transaction._meta.get_field(f).column for f in _TXN_FIELDS)
+        columns = ", ".join(
+            f"s.{f}" if f in _STATE_FIELDS else f"t.{Transaction._meta.get_field(f).column}"
+            for f in _TXN_FIELDS
+        )
         rows = pg_query(
-            f"SELECT {columns} FROM tracking_transaction WHERE correlation_id = ANY(%s) "  # noqa: S608
-            "ORDER BY correlation_id",
+            f"SELECT {columns} FROM tracking_transaction t "  # noqa: S608
+            "JOIN tracking_transactionstate s ON s.transaction_id = t.id "
+            "WHERE t.correlation_id = ANY(%s) ORDER BY t.correlation_id",
             [correlation_ids],
         )
     else:
         rows = (
             Transaction.objects.filter(correlation_id__in=correlation_ids)
             .order_by("correlation_id")
-            .values_list(*_TXN_FIELDS)
+            .values_list(*(f"state__{f}" if f in _STATE_FIELDS else f for f in _TXN_FIELDS))
         )
     states = {}
     for row in rows:
@@ -194,8 +207,6 @@ def _transaction_row(state: LedgerState, now: datetime) -> tuple:
     return (
         state.correlation_id,
         state.journey_id,
-        state.version + 1,
-        state.status,
         state.current_stage_id,
         state.stage_status,
         state.stage_event_at,
@@ -219,7 +230,7 @@ def _transaction_row(state: LedgerState, now: datetime) -> tuple:
 
 
 _TXN_WRITE = [
-    *_TXN_FIELDS[1:],
+    *(f for f in _TXN_FIELDS[1:] if f not in _STATE_FIELDS),
     "flow",
     *TEXT_FACTS,
     "amount",
@@ -274,7 +285,9 @@ CHANGE_COLUMNS = [
     "changed_at",
 ]
 FEED_COLUMNS = ["transaction", "due_at"]
+_STATE_WRITE = ["transaction", "status", "version", "last_event_at", "next_deadline_at"]
 register_staging(Transaction, _TXN_WRITE)
+register_staging(TransactionState, _STATE_WRITE)
 register_staging(StatusChange, CHANGE_COLUMNS)
 register_staging(ChangedTransaction, FEED_COLUMNS)
 register_staging(Event, _EVENT_COLUMNS)
@@ -349,19 +362,40 @@ def record(
         assert journey is not None
         finalize(state, journey, previous_top.get(cid), now)
 
-    # 3. Write: transactions (guarded by version), then events, then dead letters.
+    # 3. Write: transactions and their states (guarded by version), events, dead letters.
     ordered = [touched[cid] for cid in sorted(touched)]
-    written = upsert(
-        Transaction,
-        _TXN_WRITE,
-        [_transaction_row(s, now) for s in ordered],
-        conflict=["correlation_id"],
-        update=_TXN_UPDATE,
-        update_where=f'{Transaction._meta.db_table}."version" = EXCLUDED."version" - 1',
-        returning=["correlation_id", "id"],
+    txn_ids = dict(
+        upsert(
+            Transaction,
+            _TXN_WRITE,
+            [_transaction_row(s, now) for s in ordered],
+            conflict=["correlation_id"],
+            update=_TXN_UPDATE,
+            returning=["correlation_id", "id"],
+        )
     )
-    txn_ids = dict(written)
-    if len(txn_ids) != len(ordered):
+    # The ledger row above took the row's lock; a batch or sweep that changed the
+    # transaction since its state was read has moved the version on, and this batch
+    # rolls back (both rows) and merges again.
+    guarded = upsert(
+        TransactionState,
+        _STATE_WRITE,
+        [
+            (
+                txn_ids[s.correlation_id],
+                s.status,
+                s.version + 1,
+                s.last_event_at,
+                s.next_deadline_at,
+            )
+            for s in ordered
+        ],
+        conflict=["transaction"],
+        update=_STATE_WRITE[1:],
+        update_where='tracking_transactionstate."version" = EXCLUDED."version" - 1',
+        returning=["transaction"],
+    )
+    if len(guarded) != len(ordered):
         raise ConcurrentWrite("a transaction changed while this batch was merged")
     _publish(ordered, previous_status, txn_ids, now)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from .bulk import insert, pg_query
 from .ledger import CHANGE_COLUMNS, mark_changed
-from .models import StatusChange, Transaction, TransactionStatus
+from .models import StatusChange, Transaction, TransactionState, TransactionStatus
 
 BATCH = 5000
 
@@ -43,21 +43,25 @@ def sweep(now: datetime | None = None, batch: int = BATCH) -> SweepResult:
 
 
 # One statement marks a batch, writes its outbox rows and enters it in the change feed, so
-# no row travels through Python. Concurrent writers are handled by the re-checked
-# conditions: an UPDATE that waited on a row evaluates them again on the row's new version,
-# so a transaction that moved meanwhile (or that another sweep marked) is skipped. Locking
-# the rows first (FOR UPDATE) would write each one twice.
+# no row travels through Python. Only the narrow state rows change: the ledger rows are
+# read for the outbox (see TransactionState). Concurrent writers are handled by the
+# re-checked conditions: an UPDATE that waited on a row evaluates them again on the row's
+# new version, so a transaction that moved meanwhile (or that another sweep marked) is
+# skipped, and a batch of the ledger that read the state before this mark finds the
+# version moved on and merges again. Locking the rows first (FOR UPDATE) would write each
+# one twice.
 _MARK = (
     "WITH late AS ("
-    "UPDATE tracking_transaction SET status = 'stuck', version = version + 1, updated_at = %(now)s "
-    "WHERE status = 'in_progress' AND next_deadline_at <= %(now)s AND id IN ("
-    "SELECT id FROM tracking_transaction WHERE status = 'in_progress' "
+    "UPDATE tracking_transactionstate SET status = 'stuck', version = version + 1 "
+    "WHERE status = 'in_progress' AND next_deadline_at <= %(now)s AND transaction_id IN ("
+    "SELECT transaction_id FROM tracking_transactionstate WHERE status = 'in_progress' "
     "AND next_deadline_at <= %(now)s ORDER BY next_deadline_at LIMIT %(batch)s) "
-    "RETURNING id, correlation_id, journey_id, current_stage_id, stage_event_id), "
+    "RETURNING transaction_id AS id), "
     "outbox AS (INSERT INTO tracking_statuschange (transaction_id, correlation_id, journey_id, "
     "stage_id, from_status, to_status, cause, event_id, error_code, error_message, changed_at) "
-    "SELECT id, correlation_id, journey_id, current_stage_id, 'in_progress', 'stuck', 'sweep', "
-    "stage_event_id, '', '', %(now)s FROM late), "
+    "SELECT t.id, t.correlation_id, t.journey_id, t.current_stage_id, 'in_progress', 'stuck', "
+    "'sweep', t.stage_event_id, '', '', %(now)s "
+    "FROM late JOIN tracking_transaction t ON t.id = late.id), "
     # The earliest due wins, as in ledger.schedule.
     "feed AS (INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
     "SELECT id, %(now)s FROM late ON CONFLICT (transaction_id) DO UPDATE "
@@ -72,17 +76,17 @@ def _sweep_batch(now: datetime, batch: int) -> int:
             return pg_query(_MARK, {"now": now, "batch": batch})[0][0]
         late = list(
             Transaction.objects.filter(
-                status=TransactionStatus.IN_PROGRESS, next_deadline_at__lte=now
+                state__status=TransactionStatus.IN_PROGRESS, state__next_deadline_at__lte=now
             )
-            .order_by("next_deadline_at")
+            .order_by("state__next_deadline_at")
             .values_list(
                 "id", "correlation_id", "journey_id", "current_stage_id", "stage_event_id"
             )[:batch]
         )
         if not late:
             return 0
-        Transaction.objects.filter(id__in=[row[0] for row in late]).update(
-            status=TransactionStatus.STUCK, version=F("version") + 1, updated_at=now
+        TransactionState.objects.filter(transaction_id__in=[row[0] for row in late]).update(
+            status=TransactionStatus.STUCK, version=F("version") + 1
         )
         insert(
             StatusChange,

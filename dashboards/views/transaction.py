@@ -21,7 +21,7 @@ MAX_EVENTS = 500
 @needs("read")
 def transaction_view(request, correlation_id: str):
     txn = (
-        Transaction.objects.select_related("journey", "current_stage", "flow")
+        Transaction.objects.select_related("journey", "current_stage", "flow", "state")
         .filter(correlation_id=correlation_id)
         .first()
     )

@@ -13,7 +13,7 @@ from ..filtersets import SORTS, ExplorerFilterSet
 PAGE_SIZE = 50
 COUNT_UP_TO = 100_000  # beyond this the count says "100,000+" instead of scanning on
 CSV_COLUMNS = (
-    "correlation_id", "journey__slug", "current_stage__slug", "status", "flow__slug",
+    "correlation_id", "journey__slug", "current_stage__slug", "state__status", "flow__slug",
     "customer", "contract", "project", "invoice", "region", "business_unit", "legal_entity",
     "amount", "currency", "error_code", "error_message", "started_at", "last_event_at",
     "completed_at", "next_deadline_at",
@@ -46,7 +46,7 @@ def transactions_view(request):
     error = ""
     try:
         page = keyset.page(
-            rows.select_related("journey", "current_stage", "flow"),
+            rows.select_related("journey", "current_stage", "flow", "state"),
             field.lstrip("-"),
             field.startswith("-"),
             request.GET.get("cursor", ""),
@@ -89,7 +89,7 @@ def _csv(request) -> StreamingHttpResponse:
     if not filters.is_valid():
         rows = rows.none()
     values = rows.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
-    header = [column.replace("__slug", "") for column in CSV_COLUMNS]
+    header = [column.replace("__slug", "").replace("state__", "") for column in CSV_COLUMNS]
     response = StreamingHttpResponse(
         csvstream.lines(header, values), content_type="text/csv; charset=utf-8"
     )

@@ -62,10 +62,10 @@ def test_a_sweep_killed_mid_batch_loses_no_status_change(ingest_client, workers)
         ),
     )
     # Due two days after approval: all late, none marked yet.
-    assert Transaction.objects.filter(status="in_progress").count() == COUNT
+    assert Transaction.objects.filter(state__status="in_progress").count() == COUNT
 
     kill_mid_task(workers("doomed", beat=True), "tracking_statuschange")
-    assert Transaction.objects.filter(status="stuck").count() == 0
+    assert Transaction.objects.filter(state__status="stuck").count() == 0
     assert not StatusChange.objects.filter(cause="sweep").exists()
 
     recover(workers)
@@ -77,7 +77,7 @@ def test_a_sweep_killed_mid_batch_loses_no_status_change(ingest_client, workers)
     changes = StatusChange.objects.filter(cause="sweep")
     assert changes.count() == COUNT
     assert changes.values("transaction").distinct().count() == COUNT
-    assert Transaction.objects.filter(status="stuck").count() == COUNT
+    assert Transaction.objects.filter(state__status="stuck").count() == COUNT
     assert figures()["stuck"] == [COUNT, 100 * COUNT]
 
 

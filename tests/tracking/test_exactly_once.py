@@ -102,7 +102,7 @@ def snapshot() -> dict:
     )
     rows = Transaction.objects.order_by("correlation_id").values_list(
         "correlation_id",
-        "status",
+        "state__status",
         "current_stage_id",
         "stage_status",
         "amount",

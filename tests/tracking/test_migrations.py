@@ -1,11 +1,13 @@
 """What the ledger's schema migrations leave in PostgreSQL: every index is paid for on each
-write of a transaction row (the projection's per event, the sweep's per stuck one)."""
+write of a transaction row (the projection's per event; the sweep's per stuck one, on the
+narrow state row)."""
 
 import importlib
 
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from tests.tracking.factories import event
 from tracking.models import Transaction
@@ -15,9 +17,9 @@ fewer_indexes = importlib.import_module("tracking.migrations.0006_transaction_fe
 LIKE = "tracking_transaction_correlation_id_4d6be2a2_like"
 
 
-def indexes() -> set[str]:
+def indexes(table: str = "tracking_transaction") -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tracking_transaction'")
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -26,10 +28,14 @@ def test_the_ledger_keeps_only_the_indexes_something_reads():
         "tracking_transaction_pkey",
         "txn_correlation_id",
         "txn_last_event",
-        "txn_status_recent",
         "txn_amount",
         "txn_started",
         "txn_deadline",
+    }
+    # What reads by status (explorer, risk snapshot, stuck sweep) reads the narrow rows.
+    assert indexes("tracking_transactionstate") == {
+        "tracking_transactionstate_pkey",
+        "txn_status_recent",
         "txn_moving_deadline",
     }
 
@@ -56,3 +62,52 @@ def test_the_migration_renames_the_constraint_and_drops_the_like_index_and_back(
         fewer_indexes.keep_the_index(apps, editor)
     assert "txn_correlation_id" in indexes()
     assert not {"tracking_transaction_correlation_id_key", LIKE} & indexes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_status_moves_to_the_state_rows_and_back():
+    """Upgrading keeps every transaction's status and version; downgrading puts them back."""
+    before, after = (
+        [("tracking", "0006_transaction_fewer_indexes")],
+        [("tracking", "0007_transaction_state")],
+    )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM tracking_journey ORDER BY id LIMIT 1")
+            journey = cursor.fetchone()[0]
+            for number, (status, version) in enumerate([("stuck", 4), ("completed", 9)]):
+                cursor.execute(
+                    "INSERT INTO tracking_transaction (correlation_id, journey_id, stage_status, "
+                    "stage_event_id, status, customer, contract, project, invoice, region, "
+                    "business_unit, legal_entity, currency, error_code, error_message, started_at, "
+                    "last_event_at, next_deadline_at, stage_times, facts, event_count, version, "
+                    "created_at, updated_at) VALUES (%s, %s, '', '', %s, '', '', '', '', '', '', "
+                    "'', '', '', '', now(), now() - interval '1 hour', now(), '{}', '{}', 1, %s, "
+                    "now(), now())",
+                    [f"MIG-{number}", journey, status, version],
+                )
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t.correlation_id, s.status, s.version, s.last_event_at = t.last_event_at, "
+                "s.next_deadline_at = t.next_deadline_at FROM tracking_transactionstate s "
+                "JOIN tracking_transaction t ON t.id = s.transaction_id ORDER BY 1"
+            )
+            assert cursor.fetchall() == [
+                ("MIG-0", "stuck", 4, True, True),
+                ("MIG-1", "completed", 9, True, True),
+            ]
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT correlation_id, status, version FROM tracking_transaction ORDER BY 1"
+            )
+            assert cursor.fetchall() == [("MIG-0", "stuck", 4), ("MIG-1", "completed", 9)]
+    finally:
+        latest = MigrationExecutor(connection)
+        latest.migrate(latest.loader.graph.leaf_nodes())

@@ -41,7 +41,7 @@ def test_backfill_writes_a_varied_history(server):
     )
     assert "errors 0" in out.getvalue()
     assert Transaction.objects.count() == 180
-    statuses = dict(Transaction.objects.values_list("status").annotate(n=Count("id")))
+    statuses = dict(Transaction.objects.values_list("state__status").annotate(n=Count("id")))
     assert statuses.get("completed") and statuses.get("in_progress")
     assert len(set(Transaction.objects.values_list("region", flat=True))) == 3
     assert len(set(Transaction.objects.values_list("currency", flat=True))) >= 4

@@ -53,7 +53,7 @@ def test_failed_transactions_stay_failed(ingest_client):
     post(ingest_client, event("work_approved", correlation_id="OTHER"))
     post(ingest_client, event("invoice_generated", "failed", correlation_id="OTHER", hours=1))
     assert sweep(now=BASE + 90 * DAY).marked == 0
-    assert set(Transaction.objects.values_list("status", flat=True)) == {"failed"}
+    assert set(Transaction.objects.values_list("state__status", flat=True)) == {"failed"}
 
 
 @pytest.mark.django_db
@@ -104,4 +104,4 @@ def test_concurrent_sweeps_mark_each_transaction_once(ingest_client):
         thread.join()
     assert sum(counts) == 300
     assert len(stuck_changes()) == 300
-    assert Transaction.objects.filter(status="stuck").count() == 300
+    assert Transaction.objects.filter(state__status="stuck").count() == 300

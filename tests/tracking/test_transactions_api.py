@@ -4,6 +4,7 @@ from tests.conftest import key_client, make_key, session_client
 from tests.tracking.factories import event
 from tracking import ledger
 from tracking.ingest.events import parse_event
+from tracking.models import TransactionState
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/v1/transactions"
@@ -46,9 +47,8 @@ def ledger_rows(flow):
     ]
     events = [parse_event(item, flow.id, flow.slug) for item in raw]
     ledger.run_atomic(lambda: ledger.record(events))
-    from tracking.models import Transaction
 
-    Transaction.objects.filter(correlation_id="SOW-1").update(status="stuck")
+    TransactionState.objects.filter(transaction__correlation_id="SOW-1").update(status="stuck")
 
 
 def ids(response) -> list[str]:

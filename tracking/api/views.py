@@ -109,7 +109,7 @@ class TransactionListView(generics.ListAPIView):
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilterSet
     pagination_class = TransactionCursor
-    queryset = Transaction.objects.select_related("journey", "current_stage", "flow")
+    queryset = Transaction.objects.select_related("journey", "current_stage", "flow", "state")
 
 
 @extend_schema(parameters=[OpenApiParameter("correlation_id", str, OpenApiParameter.PATH)])
@@ -118,5 +118,5 @@ class TransactionDetailView(generics.RetrieveAPIView):
 
     permission_classes = [CanRead]
     serializer_class = TransactionDetailSerializer
-    queryset = Transaction.objects.select_related("journey", "current_stage", "flow")
+    queryset = Transaction.objects.select_related("journey", "current_stage", "flow", "state")
     lookup_field = "correlation_id"

@@ -3,7 +3,7 @@ from .dead_letters import DeadLetter
 from .flows import Flow, FlowAPIKey
 from .journeys import Journey, Stage
 from .spans import Span
-from .transactions import Event, EventStatus, Transaction, TransactionStatus
+from .transactions import Event, EventStatus, Transaction, TransactionState, TransactionStatus
 
 __all__ = [
     "ChangedTransaction",
@@ -17,5 +17,6 @@ __all__ = [
     "Stage",
     "StatusChange",
     "Transaction",
+    "TransactionState",
     "TransactionStatus",
 ]
