@@ -128,8 +128,9 @@ def examples() -> dict[str, str]:
     """A stuck and a failed transaction's correlation IDs, for the detail pages."""
     from tracking.models import Transaction
 
-    stuck = Transaction.objects.filter(status="stuck").values_list("correlation_id", flat=True)
-    failed = Transaction.objects.filter(status="failed").values_list("correlation_id", flat=True)
+    ids = Transaction.objects.values_list("correlation_id", flat=True)
+    stuck = ids.filter(state__status="stuck")
+    failed = ids.filter(state__status="failed")
     return {"stuck": stuck.first(), "failed": failed.first()}
 
 
@@ -218,6 +219,7 @@ def main() -> None:
         )
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE tracking_transaction")
+            cursor.execute("VACUUM ANALYZE tracking_transactionstate")
             cursor.execute("VACUUM ANALYZE tracking_event")
         spans = load_spans(args.transactions, args.spans_per_transaction, random.Random(11))
         print(f"\nloaded {args.transactions:,} transactions, {events:,} events, {spans:,} spans "
@@ -232,6 +234,7 @@ def main() -> None:
             # The sweep just made tens of thousands of rows stuck; without fresh statistics
             # the planner believes there are none (autovacuum would catch up in minutes).
             cursor.execute("VACUUM ANALYZE tracking_transaction")
+            cursor.execute("VACUUM ANALYZE tracking_transactionstate")
         print(f"sweep ({marked:,} stuck), rollup rebuild and risk snapshot in "
               f"{time.perf_counter() - began:,.0f} s\n", flush=True)  # fmt: skip
     with connection.cursor() as cursor:

@@ -62,9 +62,9 @@ ERRORS = {
 }
 TXN_COLUMNS = (
     "id, correlation_id, journey_id, current_stage_id, stage_status, stage_event_at, "
-    "stage_event_id, status, flow_id, customer, contract, project, invoice, region, "
+    "stage_event_id, flow_id, customer, contract, project, invoice, region, "
     "business_unit, legal_entity, amount, currency, error_code, error_message, started_at, "
-    "last_event_at, completed_at, next_deadline_at, stage_times, facts, event_count, version, "
+    "last_event_at, completed_at, next_deadline_at, stage_times, facts, event_count, "
     "created_at, updated_at"
 )
 CASE_COLUMNS = (
@@ -108,6 +108,7 @@ def load(cases: int, resolved: int, now: datetime, rng: random.Random) -> None:
     weights = [FLOWS[s][1] for s in slugs]
     history = timedelta(days=60)
     facts: list[tuple] = []  # per transaction, what its cases repeat
+    states: list[tuple] = []  # per transaction, its TransactionState row
     with psycopg.connect(URL) as conn, conn.cursor() as cursor:
         with cursor.copy(f"COPY tracking_transaction ({TXN_COLUMNS}) FROM STDIN") as copy:
             for txn in range(1, cases + 1):
@@ -124,13 +125,20 @@ def load(cases: int, resolved: int, now: datetime, rng: random.Random) -> None:
                 opened = now - history * rng.random()
                 stage = rng.choice(stages)
                 facts.append((cid, flow_id, team, kind, code, amount, region, unit, stage))
+                states.append((txn, kind, 1, opened))
                 copy.write_row(
                     (txn, cid, journey, stage, "failed" if kind == "failed" else "succeeded",
-                     opened, f"{cid}-e", kind, flow_id, f"Customer {txn % 3000}", "", "", "",
+                     opened, f"{cid}-e", flow_id, f"Customer {txn % 3000}", "", "", "",
                      region, unit, "C2C Ltd", amount, "EUR" if amount else "", code,
                      ERRORS.get(code, ""), opened - timedelta(days=2), opened, None, None,
-                     "{}", "{}", 3, 3, opened, opened)
+                     "{}", "{}", 3, opened, opened)
                 )  # fmt: skip
+        with cursor.copy(
+            "COPY tracking_transactionstate (transaction_id, status, version, last_event_at) "
+            "FROM STDIN"
+        ) as copy:
+            for row in states:
+                copy.write_row(row)
         with cursor.copy(
             f"COPY {ExceptionCase._meta.db_table} ({CASE_COLUMNS}) FROM STDIN"
         ) as copy:
@@ -155,6 +163,7 @@ def load(cases: int, resolved: int, now: datetime, rng: random.Random) -> None:
         )
     with psycopg.connect(URL, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE tracking_transaction")
+        conn.execute("VACUUM ANALYZE tracking_transactionstate")
         conn.execute(f"VACUUM ANALYZE {ExceptionCase._meta.db_table}")
 
 

@@ -192,6 +192,7 @@ def load(
 # Every table ingest writes, in foreign-key order: the ledger, then what it tells others.
 TABLES = (
     "tracking_transaction",
+    "tracking_transactionstate",
     "tracking_event",
     "tracking_span",
     "tracking_statuschange",

@@ -13,8 +13,15 @@ from decimal import Decimal
 
 from tracking import journeys
 from tracking.bulk import insert, register_staging
-from tracking.ledger import _EVENT_COLUMNS, _TXN_WRITE, _transaction_row, content_hash
-from tracking.models import Event, Flow, Transaction
+from tracking.ledger import (
+    _EVENT_COLUMNS,
+    _STATE_WRITE,
+    _TXN_WRITE,
+    _state_row,
+    _transaction_row,
+    content_hash,
+)
+from tracking.models import Event, Flow, Transaction, TransactionState
 from tracking.projection import IncomingEvent, LedgerState, PlacedEvent, apply, finalize
 
 TXN_COLUMNS = ["id", *_TXN_WRITE]
@@ -127,11 +134,12 @@ def load(
     weights = [share for *_, share in shares]
     written = 0
     for first in range(1, total + 1, chunk):
-        txn_rows, event_rows = [], []
+        txn_rows, state_rows, event_rows = [], [], []
         for number in range(first, min(first + chunk, total + 1)):
             journey, flow_id, _ = rng.choices(shares, weights)[0]
             state, events = one_transaction(number, journey, flow_id, now, rng)
             txn_rows.append((number, *_transaction_row(state, now)))
+            state_rows.append(_state_row(number, state))
             for ev in events:
                 stage = journey.by_slug[ev.stage]
                 event_rows.append(
@@ -156,6 +164,7 @@ def load(
                     )
                 )
         insert(Transaction, TXN_COLUMNS, txn_rows)
+        insert(TransactionState, _STATE_WRITE, state_rows)
         insert(Event, _EVENT_COLUMNS, event_rows)
         written += len(event_rows)
         if progress:

@@ -6,8 +6,9 @@
    its transaction rows folded by the real projection (``bench/ledger_load.py``).
 2. Full rebuild of facts and rollups, beside one GROUP BY of every event into 5-minute
    buckets (the cheapest aggregate a rebuild could be).
-3. Stuck sweep with N transactions newly late, beside the same UPDATE + outbox INSERT run as
-   one raw statement (rolled back); and the idle sweep beside its index probe.
+3. Stuck sweep with N transactions newly late, beside the same UPDATE of their state rows,
+   outbox INSERT and change-feed upsert run as one raw statement (rolled back); and the idle
+   sweep beside its index probe.
 4. Incremental refresh after N new events recorded through the ledger, twice: one event
    each for N unfinished transactions anywhere in the 90 days (the worst case: their facts
    touch buckets all over the history), then three events each for N/3 new transactions
@@ -83,11 +84,16 @@ def raw_rebuild(cursor) -> float:
 
 
 def make_late(cursor, count: int, now) -> int:
+    """Move ``count`` moving transactions' deadlines a minute into the past, on both rows
+    (as the ledger writes them)."""
     cursor.execute(
-        "UPDATE tracking_transaction SET next_deadline_at = %s WHERE id IN ("
-        " SELECT id FROM tracking_transaction WHERE status = 'in_progress'"
-        " AND next_deadline_at > %s ORDER BY id DESC LIMIT %s)",
-        [now - timedelta(minutes=1), now, count],
+        "WITH late AS (UPDATE tracking_transactionstate SET next_deadline_at = %s "
+        "WHERE transaction_id IN (SELECT transaction_id FROM tracking_transactionstate "
+        "WHERE status = 'in_progress' AND next_deadline_at > %s "
+        "ORDER BY transaction_id DESC LIMIT %s) RETURNING transaction_id) "
+        "UPDATE tracking_transaction t SET next_deadline_at = %s FROM late "
+        "WHERE t.id = late.transaction_id",
+        [now - timedelta(minutes=1), now, count, now - timedelta(minutes=1)],
     )
     return cursor.rowcount
 
@@ -98,18 +104,18 @@ def raw_sweep(connection, now) -> float:
     began = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "WITH late AS (UPDATE tracking_transaction SET status = 'stuck', "
-            "version = version + 1, updated_at = %s WHERE status = 'in_progress' "
-            "AND next_deadline_at <= %s RETURNING id, correlation_id, journey_id, "
-            "current_stage_id, stage_event_id), "
+            "WITH late AS (UPDATE tracking_transactionstate SET status = 'stuck', "
+            "version = version + 1 WHERE status = 'in_progress' AND next_deadline_at <= %s "
+            "RETURNING transaction_id AS id), "
             "feed AS (INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
             "SELECT id, %s FROM late ON CONFLICT (transaction_id) DO UPDATE "
             "SET due_at = excluded.due_at) "
             "INSERT INTO tracking_statuschange (transaction_id, correlation_id, journey_id, "
             "stage_id, from_status, to_status, cause, event_id, error_code, error_message, "
-            "changed_at) SELECT id, correlation_id, journey_id, current_stage_id, "
-            "'in_progress', 'stuck', 'sweep', stage_event_id, '', '', %s FROM late",
-            [now, now, now, now],
+            "changed_at) SELECT t.id, correlation_id, journey_id, current_stage_id, "
+            "'in_progress', 'stuck', 'sweep', stage_event_id, '', '', %s "
+            "FROM late JOIN tracking_transaction t ON t.id = late.id",
+            [now, now, now],
         )
         spent = time.perf_counter() - began
         transaction.set_rollback(True)
@@ -124,7 +130,7 @@ def next_events(count: int, now) -> tuple[list, list[int]]:
 
     events, ids = [], []
     rows = (
-        Transaction.objects.filter(status__in=["in_progress", "stuck", "failed"])
+        Transaction.objects.filter(state__status__in=["in_progress", "stuck", "failed"])
         .exclude(current_stage=None)
         .order_by("-id")
         .values_list("id", "correlation_id", "journey_id", "current_stage_id", "stage_status")
@@ -192,6 +198,11 @@ def raw_refresh(cursor, ids: list[int], dirty: set) -> float:
         ),
         ("SELECT * FROM dashboards_fact WHERE transaction_id = ANY(%s)", [ids]),
         ("SELECT * FROM tracking_transaction WHERE id = ANY(%s)", [ids]),
+        (
+            "SELECT transaction_id, status FROM tracking_transactionstate "
+            "WHERE transaction_id = ANY(%s)",
+            [ids],
+        ),
         (
             f"SELECT bucket, {dims}, sum(count), sum(amount) FROM dashboards_fact "
             f"WHERE bucket = ANY(%s) GROUP BY bucket, {dims}",
@@ -277,12 +288,13 @@ def ledger_scan(cursor, now, rounds: int = 3) -> float:
             "SELECT count(*) FILTER (WHERE t.started_at >= %s), "
             "sum(t.amount) FILTER (WHERE t.started_at >= %s), "
             "count(*) FILTER (WHERE t.completed_at >= %s), "
-            "count(*) FILTER (WHERE t.status = 'failed'), "
-            "count(*) FILTER (WHERE t.status = 'stuck'), "
+            "count(*) FILTER (WHERE s.status = 'failed'), "
+            "count(*) FILTER (WHERE s.status = 'stuck'), "
             "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY "
             "(t.stage_times->>'invoice_posted')::timestamptz "
             "- (t.stage_times->>'work_approved')::timestamptz) "
-            f"FROM tracking_transaction t WHERE {where}",
+            "FROM tracking_transaction t JOIN tracking_transactionstate s "
+            f"ON s.transaction_id = t.id WHERE {where}",
             [now - timedelta(days=30)] * 3 + params,
         )
         cursor.fetchall()
@@ -345,6 +357,7 @@ def load_and_rebuild(transactions: int) -> None:
             [transactions],
         )
         cursor.execute("VACUUM ANALYZE tracking_transaction")
+        cursor.execute("VACUUM ANALYZE tracking_transactionstate")
         cursor.execute("VACUUM ANALYZE tracking_event")
     print(
         f"\nloaded {transactions:,} transactions, {events:,} events in "
@@ -415,13 +428,14 @@ def main() -> None:
     with connection.cursor() as cursor:
         late = make_late(cursor, args.late, now)
         cursor.execute("ANALYZE tracking_transaction")
+        cursor.execute("ANALYZE tracking_transactionstate")
     raw = raw_sweep(connection, now)
     spent, swept = timed(lambda: sweep(now=now))
     row(f"stuck sweep, {late:,} newly late", spent, raw, f"{swept.marked:,} marked")
     with connection.cursor() as cursor:
         began = time.perf_counter()
         cursor.execute(
-            "SELECT id FROM tracking_transaction WHERE status = 'in_progress' "
+            "SELECT transaction_id FROM tracking_transactionstate WHERE status = 'in_progress' "
             "AND next_deadline_at <= %s LIMIT 1000",
             [now],
         )

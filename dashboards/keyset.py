@@ -27,14 +27,18 @@ class Page:
 def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: int) -> Page:
     """The ``size`` rows after ``cursor`` in (field, id) order, NULLs of a nullable field last.
 
+    ``field`` may follow a one-to-one relation (``state__last_event_at``), for an order an
+    index of the related table serves; the queryset then selects that relation.
+
     The NULLs are read as a second, id-ordered part rather than with NULLS LAST, which an
     ordinary index on the field cannot serve: each part is an index range scan.
     """
     beyond = "lt" if descending else "gt"
     by_id = "-id" if descending else "id"
     column = F(field).desc() if descending else F(field).asc()
-    nullable = queryset.model._meta.get_field(field).null
-    value, last_id = _decode(cursor, queryset.model._meta.get_field(field)) if cursor else (0, None)
+    model_field = _model_field(queryset.model, field)
+    nullable = model_field.null
+    value, last_id = _decode(cursor, model_field) if cursor else (0, None)
     in_nulls = bool(cursor) and value is None
     found: list = []
     if not in_nulls:
@@ -54,8 +58,21 @@ def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: in
         found += list(nulls[: size + 1 - len(found)])
     more = len(found) > size
     found = found[:size]
-    next_cursor = _encode(getattr(found[-1], field), found[-1].pk) if more else None
+    next_cursor = _encode(_value(found[-1], field), found[-1].pk) if more else None
     return Page(found, next_cursor)
+
+
+def _model_field(model, path: str):
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return model._meta.get_field(name)
+
+
+def _value(row, path: str):
+    for name in path.split("__"):
+        row = getattr(row, name)
+    return row
 
 
 def _encode(value: object, pk: int) -> str:

@@ -229,6 +229,11 @@ def _transaction_row(state: LedgerState, now: datetime) -> tuple:
     )
 
 
+def _state_row(txn_id: int, state: LedgerState) -> tuple:
+    """The transaction's row of TransactionState (``_STATE_WRITE``), one version on."""
+    return (txn_id, state.status, state.version + 1, state.last_event_at, state.next_deadline_at)
+
+
 _TXN_WRITE = [
     *(f for f in _TXN_FIELDS[1:] if f not in _STATE_FIELDS),
     "flow",
@@ -380,16 +385,7 @@ def record(
     guarded = upsert(
         TransactionState,
         _STATE_WRITE,
-        [
-            (
-                txn_ids[s.correlation_id],
-                s.status,
-                s.version + 1,
-                s.last_event_at,
-                s.next_deadline_at,
-            )
-            for s in ordered
-        ],
+        [_state_row(txn_ids[s.correlation_id], s) for s in ordered],
         conflict=["transaction"],
         update=_STATE_WRITE[1:],
         update_where='tracking_transactionstate."version" = EXCLUDED."version" - 1',

@@ -18,6 +18,7 @@ CSV_COLUMNS = (
     "amount", "currency", "error_code", "error_message", "started_at", "last_event_at",
     "completed_at", "next_deadline_at",
 )  # fmt: skip
+RISK_BY_STATUS = ("failed", "stuck")
 KEPT_BY_SEARCH = ("stuck", "risk", "started_within", "as_of", "reached", "error_code")
 # Filters of the explorer that are not the filter bar's, kept in its hidden fields.
 OWN_PARAMS = (
@@ -43,6 +44,9 @@ def transactions_view(request):
     sort = request.GET.get("sort") or "recent"
     sort = sort if sort in SORTS else "recent"
     field = SORTS[sort][0]
+    if sort == "recent" and _by_status(filters):
+        # Newest first among one status: the status index of the state rows serves it.
+        field = "-state__last_event_at"
     error = ""
     try:
         page = keyset.page(
@@ -75,6 +79,17 @@ def transactions_view(request):
     if htmx_partial(request):
         template += "#page-body"
     return respond(request, template, context)
+
+
+def _by_status(filters: ExplorerFilterSet) -> bool:
+    """Whether the rows shown are of given statuses only (stuck, failed: old news by nature,
+    so the newest of them are far down the index of all transactions by last event)."""
+    if not filters.is_valid():
+        return False
+    data = filters.form.cleaned_data
+    return (
+        bool(data.get("status")) or data.get("stuck") is True or data.get("risk") in RISK_BY_STATUS
+    )
 
 
 def _count(rows) -> dict:

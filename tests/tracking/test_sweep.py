@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from tests.tracking.factories import BASE, event
+from tracking import ledger
 from tracking.models import ChangedTransaction, StatusChange, Transaction
 from tracking.sweep import sweep
 
@@ -105,3 +106,32 @@ def test_concurrent_sweeps_mark_each_transaction_once(ingest_client):
     assert sum(counts) == 300
     assert len(stuck_changes()) == 300
     assert Transaction.objects.filter(state__status="stuck").count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_read_the_state_before_the_sweep_merges_again(ingest_client, monkeypatch):
+    """The sweep changes only the state row; its version still makes a batch that read the
+    transaction before the mark merge again, so the change back to moving is recorded."""
+    post(ingest_client, event("work_approved"))
+    read = ledger._load_states
+    attempts: list[str] = []
+
+    def read_then_sweep(correlation_ids):
+        states = read(correlation_ids)
+        attempts.append(next(iter(states.values())).status)
+        if len(attempts) == 1:  # the sweep commits between this batch's read and write
+            thread = threading.Thread(
+                target=lambda: (sweep(now=BASE + 3 * DAY), connection.close())
+            )
+            thread.start()
+            thread.join()
+        return states
+
+    monkeypatch.setattr(ledger, "_load_states", read_then_sweep)
+    post(ingest_client, event("invoice_generated", hours=80))
+    assert attempts == ["in_progress", "stuck"]
+    assert Transaction.objects.get().status == "in_progress"
+    assert list(StatusChange.objects.values_list("from_status", "to_status", "cause")) == [
+        ("in_progress", "stuck", "sweep"),
+        ("stuck", "in_progress", "event"),
+    ]

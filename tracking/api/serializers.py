@@ -4,7 +4,7 @@ from django.db.models import Count, Max, Min, Q
 from rest_framework import serializers
 
 from .. import journeys
-from ..models import Event, Span, Transaction
+from ..models import Event, Span, Transaction, TransactionStatus
 
 
 class ErrorInSerializer(serializers.Serializer):
@@ -58,6 +58,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     journey = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     stage = serializers.SlugRelatedField(source="current_stage", slug_field="slug", read_only=True)
     flow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    status = serializers.ChoiceField(
+        source="state.status", choices=TransactionStatus.choices, read_only=True
+    )
     error = serializers.SerializerMethodField()
 
     class Meta:

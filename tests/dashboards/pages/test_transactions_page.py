@@ -81,6 +81,23 @@ def test_cursor_pages_cover_every_row_once(ledger, viewer, monkeypatch):
     assert seen == ["P-STUCK", "P-FAIL-1", "P-FAIL-2", "P-DONE", "P-NEW"]
 
 
+def test_newest_first_among_statuses_pages_by_the_state_rows(ledger, viewer, monkeypatch):
+    """Filtered by status, "latest news" reads the state rows' index; pages still join up."""
+    monkeypatch.setattr(view, "PAGE_SIZE", 1)
+    client = browser(viewer)
+    query = "status=failed&status=stuck"
+    seen, url = [], f"/transactions/?{query}"
+    for _ in range(5):
+        html = client.get(url).content.decode()
+        seen += rows_of(html)
+        pager = html.split('<div class="pager">', 1)[1]
+        if "cursor=" not in pager:
+            break
+        cursor = pager.split("cursor=", 1)[1].split('"', 1)[0]
+        url = f"/transactions/?{query}&cursor={cursor}"
+    assert seen == ["P-FAIL-2", "P-FAIL-1", "P-STUCK"]
+
+
 def test_a_broken_cursor_says_so(ledger, viewer):
     html = browser(viewer).get("/transactions/?cursor=not-a-cursor").content.decode()
     assert "That page link is broken" in html and rows_of(html) == []
