@@ -228,7 +228,7 @@ def _process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delt
             legal_entity=values["legal_entity"],
             amount=values["amount"],
             currency=values["currency"],
-            status=statuses[txn_id],
+            status=statuses.get(txn_id, "in_progress"),  # no state row: see ledger
             started_at=values["started_at"],
             completed_at=values["completed_at"],
             stage_event_at=values["stage_event_at"],

@@ -97,6 +97,13 @@ def pg_query(sql: str, params: Sequence[object] | Mapping[str, object]) -> list[
         return cursor.fetchall()
 
 
+def pg_execute(sql: str, params: Sequence[object] | Mapping[str, object]) -> None:
+    """PostgreSQL only: ``pg_query`` for a statement that returns no rows."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+
+
 def _key_sql(model: type[models.Model], key: str) -> tuple[str, str]:
     meta = model._meta
     return _q(meta.db_table), _q(meta.get_field(key).column)

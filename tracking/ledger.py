@@ -132,7 +132,7 @@ def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
         )
         rows = pg_query(
             f"SELECT {columns} FROM tracking_transaction t "  # noqa: S608
-            "JOIN tracking_transactionstate s ON s.transaction_id = t.id "
+            "LEFT JOIN tracking_transactionstate s ON s.transaction_id = t.id "
             "WHERE t.correlation_id = ANY(%s) ORDER BY t.correlation_id",
             [correlation_ids],
         )
@@ -145,6 +145,10 @@ def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
     states = {}
     for row in rows:
         values = dict(zip(_TXN_FIELDS, row, strict=True))
+        if values["version"] is None:
+            # A ledger row without its state row (made outside the ledger, say): merged as
+            # moving, and the write below gives it one.
+            values["version"], values["status"] = 0, "in_progress"
         state = LedgerState(**values)
         journey = journeys.by_id(state.journey_id)
         if journey is not None and state.current_stage_id is not None:

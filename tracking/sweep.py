@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .bulk import insert, pg_query
+from .bulk import insert, pg_execute, pg_query
 from .ledger import CHANGE_COLUMNS, mark_changed
 from .models import StatusChange, Transaction, TransactionState, TransactionStatus
 
@@ -42,38 +42,44 @@ def sweep(now: datetime | None = None, batch: int = BATCH) -> SweepResult:
             return result
 
 
-# One statement marks a batch, writes its outbox rows and enters it in the change feed, so
-# no row travels through Python. Only the narrow state rows change: the ledger rows are
-# read for the outbox (see TransactionState). Concurrent writers are handled by the
-# re-checked conditions: an UPDATE that waited on a row evaluates them again on the row's
-# new version, so a transaction that moved meanwhile (or that another sweep marked) is
-# skipped, and a batch of the ledger that read the state before this mark finds the
-# version moved on and merges again. Locking the rows first (FOR UPDATE) would write each
-# one twice.
+# Two statements per batch, no row through Python but the ids. The first marks the narrow
+# state rows (the ledger rows are not written; see TransactionState). Concurrent writers
+# are handled by its re-checked conditions: an UPDATE that waited on a row evaluates them
+# again on the row's new version, so a transaction that moved meanwhile (or that another
+# sweep marked) is skipped, and a batch of the ledger that read the state before this mark
+# finds the version moved on and merges again. Locking the rows first (FOR UPDATE) would
+# write each one twice.
 _MARK = (
-    "WITH late AS ("
     "UPDATE tracking_transactionstate SET status = 'stuck', version = version + 1 "
     "WHERE status = 'in_progress' AND next_deadline_at <= %(now)s AND transaction_id IN ("
     "SELECT transaction_id FROM tracking_transactionstate WHERE status = 'in_progress' "
     "AND next_deadline_at <= %(now)s ORDER BY next_deadline_at LIMIT %(batch)s) "
-    "RETURNING transaction_id AS id), "
-    "outbox AS (INSERT INTO tracking_statuschange (transaction_id, correlation_id, journey_id, "
-    "stage_id, from_status, to_status, cause, event_id, error_code, error_message, changed_at) "
-    "SELECT t.id, t.correlation_id, t.journey_id, t.current_stage_id, 'in_progress', 'stuck', "
-    "'sweep', t.stage_event_id, '', '', %(now)s "
-    "FROM late JOIN tracking_transaction t ON t.id = late.id), "
+    "RETURNING transaction_id"
+)
+# The second writes the outbox rows and the change feed. It reads the ledger rows in a
+# snapshot taken after the mark, so with the stage a batch committed while the mark waited
+# for it: read in the mark's own statement, the outbox would name the stage before it.
+_RECORD = (
+    "WITH outbox AS (INSERT INTO tracking_statuschange (transaction_id, correlation_id, "
+    "journey_id, stage_id, from_status, to_status, cause, event_id, error_code, error_message, "
+    "changed_at) SELECT id, correlation_id, journey_id, current_stage_id, 'in_progress', "
+    "'stuck', 'sweep', stage_event_id, '', '', %(now)s FROM tracking_transaction "
+    "WHERE id = ANY(%(ids)s) RETURNING 1) "
     # The earliest due wins, as in ledger.schedule.
-    "feed AS (INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
-    "SELECT id, %(now)s FROM late ON CONFLICT (transaction_id) DO UPDATE "
-    "SET due_at = excluded.due_at WHERE tracking_changedtransaction.due_at > excluded.due_at) "
-    "SELECT count(*) FROM late"
+    "INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
+    "SELECT id, %(now)s FROM unnest(%(ids)s::bigint[]) AS id ON CONFLICT (transaction_id) "
+    "DO UPDATE SET due_at = excluded.due_at "
+    "WHERE tracking_changedtransaction.due_at > excluded.due_at"
 )
 
 
 def _sweep_batch(now: datetime, batch: int) -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return pg_query(_MARK, {"now": now, "batch": batch})[0][0]
+            ids = [row[0] for row in pg_query(_MARK, {"now": now, "batch": batch})]
+            if ids:
+                pg_execute(_RECORD, {"now": now, "ids": ids})
+            return len(ids)
         late = list(
             Transaction.objects.filter(
                 state__status=TransactionStatus.IN_PROGRESS, state__next_deadline_at__lte=now

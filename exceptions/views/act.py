@@ -188,7 +188,9 @@ def decide(request, replay_id, decision: str):
 @needs("read")
 def case_view(request, pk: int):
     case = get_object_or_404(
-        ExceptionCase.objects.select_related("stage", "flow", "owner", "journey", "transaction"),
+        ExceptionCase.objects.select_related(
+            "stage", "flow", "owner", "journey", "transaction__state"
+        ),
         pk=pk,
     )
     context = {

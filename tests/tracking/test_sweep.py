@@ -1,14 +1,16 @@
 """The stuck sweep marks late transactions once, leaves failures alone, and yields to progress."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from tests.tracking.factories import BASE, event
 from tracking import ledger
-from tracking.models import ChangedTransaction, StatusChange, Transaction
+from tracking.ingest.events import parse_event
+from tracking.models import ChangedTransaction, Flow, StatusChange, Transaction, TransactionState
 from tracking.sweep import sweep
 
 DAY = timedelta(days=1)
@@ -135,3 +137,57 @@ def test_a_batch_that_read_the_state_before_the_sweep_merges_again(ingest_client
         ("in_progress", "stuck", "sweep"),
         ("stuck", "in_progress", "event"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_outbox_names_the_stage_a_batch_committed_while_the_sweep_waited(ingest_client):
+    """The mark waits for a batch holding the state row; once it commits, the transaction
+    is still late at its new stage, and the outbox row must name that stage."""
+    post(ingest_client, event("work_approved"))
+    flow = Flow.objects.get()
+    later = [parse_event(event("invoice_generated", hours=1), flow.id, flow.slug)]
+    written, swept = threading.Event(), []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic():
+                ledger.record(later)
+                written.set()
+                with connection.cursor() as cursor:  # until the sweep waits for this row
+                    for _ in range(200):
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
+        finally:
+            connection.close()
+
+    def sweeper() -> None:
+        written.wait(10)
+        try:
+            swept.append(sweep(now=BASE + 90 * DAY).marked)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=batch), threading.Thread(target=sweeper)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert swept == [1]
+    change = StatusChange.objects.get(cause="sweep")
+    assert change.stage.slug == "invoice_generated"
+    assert Transaction.objects.get().state.status == "stuck"
+
+
+@pytest.mark.django_db
+def test_a_ledger_row_without_its_state_row_merges_and_gets_one(ingest_client):
+    post(ingest_client, event("work_approved"))
+    TransactionState.objects.all().delete()
+    post(ingest_client, event("invoice_generated", hours=1))
+    txn = Transaction.objects.select_related("state", "current_stage").get()
+    assert (txn.event_count, txn.current_stage.slug) == (2, "invoice_generated")
+    assert (txn.state.status, txn.state.version) == ("in_progress", 1)
+    assert txn.state.last_event_at == txn.last_event_at

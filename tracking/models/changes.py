@@ -19,13 +19,29 @@ class StatusChange(models.Model):
     and nothing is lost when a worker dies before claiming.
     """
 
+    # No foreign-key constraints in the database (Django still cascades deletes): the
+    # ledger and the sweep write these rows with ids read from the ledger in the same
+    # database transaction, and the checks PostgreSQL ran at each commit, three per row,
+    # were a third of a 10,000-row stuck sweep (docs/scaling.md).
     transaction = models.ForeignKey(
-        Transaction, on_delete=models.CASCADE, related_name="status_changes", db_index=False
+        Transaction,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        db_index=False,
+        db_constraint=False,
     )
     correlation_id = models.CharField(max_length=200)
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     stage = models.ForeignKey(
-        Stage, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+        Stage,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     from_status = models.CharField(max_length=12, blank=True, help_text="Empty when new.")
     to_status = models.CharField(max_length=12)
@@ -61,8 +77,13 @@ class ChangedTransaction(models.Model):
     due then. One row per transaction: the earliest due time wins.
     """
 
+    # No foreign-key constraint in the database, as StatusChange.transaction.
     transaction = models.OneToOneField(
-        Transaction, on_delete=models.CASCADE, primary_key=True, related_name="+"
+        Transaction,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
     )
     due_at = models.DateTimeField()
 
