@@ -8,6 +8,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 
 import orjson
 from django.core.exceptions import ValidationError
@@ -58,7 +59,9 @@ def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: in
         found += list(nulls[: size + 1 - len(found)])
     more = len(found) > size
     found = found[:size]
-    next_cursor = _encode(_value(found[-1], field), found[-1].pk) if more else None
+    next_cursor = (
+        _encode(attrgetter(field.replace("__", "."))(found[-1]), found[-1].pk) if more else None
+    )
     return Page(found, next_cursor)
 
 
@@ -67,12 +70,6 @@ def _model_field(model, path: str):
     for relation in relations:
         model = model._meta.get_field(relation).related_model
     return model._meta.get_field(name)
-
-
-def _value(row, path: str):
-    for name in path.split("__"):
-        row = getattr(row, name)
-    return row
 
 
 def _encode(value: object, pk: int) -> str:

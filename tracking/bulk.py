@@ -135,9 +135,7 @@ def delete_by_keys(model: type[models.Model], key: str, values: Sequence[object]
         model.objects.filter(**{f"{key}__in": values})._raw_delete(model.objects.db)
         return
     table, column = _key_sql(model, key)
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(values)])  # noqa: S608
+    pg_execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(values)])  # noqa: S608
 
 
 def insert(
