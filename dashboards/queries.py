@@ -2,18 +2,22 @@
 
 A window is covered with the coarsest rollup rows that fit (days, then hours, then
 5-minute buckets at its edges), so a 30-day figure reads a few thousand rows at most.
+The differences a refresh left pending (``PendingRollup``) are added, read in the same
+snapshot as the rollups (``consistent_reads``).
 """
 
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Func, Max, QuerySet, Sum
 
 from .facts import bin_bounds
-from .models import CoarseRollup, RiskSnapshot, Rollup
+from .models import CoarseRollup, PendingRollup, RiskSnapshot, Rollup
 from .models.facts import COARSE_DIMENSIONS
 
 FILTERS = ("journey", "flow", "region", "business_unit", "legal_entity")
@@ -103,6 +107,31 @@ def rollups(grain: int, filters: dict[str, str], group_by: str | None = None) ->
     return filtered(model.objects.filter(grain=grain), filters)
 
 
+@contextmanager
+def consistent_reads() -> Iterator[None]:
+    """The reads inside see one snapshot of the database.
+
+    A fold moves differences from the pending rollups into the rollups in one commit; read
+    in two snapshots, a figure would count them twice or not at all. Inside a transaction
+    already (a test's), the reads share it.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def pending(
+    start: datetime, end: datetime, filters: dict[str, str], measures: Collection[str] | None
+) -> QuerySet:
+    """The differences not yet folded into the rollups, of 5-minute buckets in [start, end)."""
+    rows = filtered(PendingRollup.objects.filter(bucket__gte=start, bucket__lt=end), filters)
+    return rows if measures is None else rows.filter(measure__any=list(measures))
+
+
 def totals(
     start: datetime,
     end: datetime,
@@ -117,23 +146,28 @@ def totals(
     indexes alone, so a window costs the rows of the measures asked for, not of all of them.
     """
     out: dict[str, list] = {}
-    for grain, a, b in cover(start, end):
-        rows = rollups(grain, filters).filter(bucket__gte=a, bucket__lt=b)
+    with consistent_reads():
+        reads = [
+            rollups(grain, filters).filter(bucket__gte=a, bucket__lt=b)
+            for grain, a, b in cover(start, end)
+        ]
         if measures is not None:
-            rows = rows.filter(measure__any=list(measures))
-        for measure, count, amount in (
-            rows.values("measure")
-            .annotate(n=Sum("count"), money=Sum("amount"))
-            .order_by()
-            .values_list("measure", "n", "money")
-        ):
-            held = out.get(measure)
-            if held is None:
-                out[measure] = [count, amount]
-            else:
-                held[0] += count
-                held[1] += amount
-    return out
+            reads = [rows.filter(measure__any=list(measures)) for rows in reads]
+        for rows in [*reads, pending(start, end, filters, measures)]:
+            for measure, count, amount in (
+                rows.values("measure")
+                .annotate(n=Sum("count"), money=Sum("amount"))
+                .order_by()
+                .values_list("measure", "n", "money")
+            ):
+                held = out.get(measure)
+                if held is None:
+                    out[measure] = [count, amount]
+                else:
+                    held[0] += count
+                    held[1] += amount
+    # A pending difference can take a count to nothing, as a fold would delete its row.
+    return {measure: held for measure, held in out.items() if held[0]}
 
 
 def percentile(histogram: dict[int, int], share: float) -> float | None:

@@ -2,12 +2,15 @@
 
 ``refresh()`` claims the transactions due in ``tracking``'s change feed, works out their
 facts again (``dashboards.facts``) and, where they differ from the stored ones, replaces
-them and adds the difference to the rollup rows of the buckets concerned (the dirty
-buckets), at the 5-minute, hour and day grains alike. Its cost follows the facts that
-changed, not how many other facts share their buckets. Each chunk is one database
-transaction: a worker that dies mid-chunk leaves nothing half-done, and the chunk is
-claimed again by the next run. Refreshes take turns (an advisory lock): two workers never
-add to the same rollups at once. ``rebuild()`` recomputes everything from the ledger.
+them and appends the difference, per 5-minute bucket, to the pending rollups
+(``PendingRollup``), which readers add to the rollups they read: the new figures show as
+soon as the chunk commits. ``fold_pending()`` then adds the pending differences to the rollup rows
+of the buckets concerned (the dirty buckets), at the 5-minute, hour and day grains alike,
+and deletes them. Both cost what changed, not how many other facts share their buckets.
+Each chunk is one database transaction: a worker that dies mid-chunk leaves nothing
+half-done, and the chunk is claimed again by the next run. Refreshes and folds take turns
+(an advisory lock): two workers never add to the same rollups at once. ``rebuild()``
+recomputes everything from the ledger.
 """
 
 from collections.abc import Callable
@@ -27,7 +30,7 @@ from tracking.models import ChangedTransaction, Event, Flow, Journey, Transactio
 from . import calendars, freshness
 from .facts import Policy, TxnView, derive
 from .fx import Rates
-from .models import CoarseRollup, Fact, RiskClock, Rollup, SlaPolicy
+from .models import CoarseRollup, Fact, PendingRollup, RiskClock, Rollup, SlaPolicy
 from .models.facts import COARSE_DIMENSIONS, DIMENSIONS
 from .queries import floor
 
@@ -44,6 +47,9 @@ register_staging(Rollup, _ROLLUP_COLUMNS)
 register_staging(CoarseRollup, _COARSE_COLUMNS)
 _COLUMNS = {Rollup: _ROLLUP_COLUMNS, CoarseRollup: _COARSE_COLUMNS}
 register_staging(RiskClock, _CLOCK_COLUMNS)
+_PENDING_COLUMNS = ["bucket", "measure", *DIMENSIONS, "count", "amount"]
+register_staging(PendingRollup, _PENDING_COLUMNS)
+FOLD_BATCH = 50_000  # pending rows folded per database transaction
 
 _TXN_FIELDS = [
     "id",
@@ -112,6 +118,7 @@ class RefreshResult:
     chunks: int = 0
     skipped: bool = False
     dirty: set[datetime] = field(default_factory=set)  # 5-minute buckets whose rollups moved
+    folded: int = 0  # pending rows added to the rollups
 
     @property
     def buckets(self) -> int:
@@ -133,8 +140,13 @@ def refresh(
     now: datetime | None = None,
     chunk: int = CHUNK,
     progress: Callable[[RefreshResult], None] | None = None,
+    fold: bool = True,
 ) -> RefreshResult:
-    """Process every transaction due in the change feed; returns what was done."""
+    """Process every transaction due in the change feed; returns what was done.
+
+    The figures show each chunk's changes once it commits. With ``fold`` the pending
+    differences are then added to the rollups (``fold_pending()``), as the every-minute task does.
+    """
     now = now or timezone.now()
     context: Context | None = None  # loaded once there is work: beat runs this every minute
     result = RefreshResult()
@@ -145,10 +157,10 @@ def refresh(
                 return result
             ids = _claim(now, chunk)
             if not ids:
-                return result
+                break
             context = context or Context.load()
             changed, deltas = _process(ids, context, now)
-            add_to_rollups(deltas)
+            _pend(deltas)
             if deltas:
                 freshness.bump()
         result.transactions += len(ids)
@@ -157,6 +169,60 @@ def refresh(
         result.chunks += 1
         if progress:
             progress(result)
+    if fold:
+        folded = fold_pending()
+        result.folded = folded.folded
+        result.skipped = folded.skipped
+    return result
+
+
+def _pend(deltas: Deltas) -> None:
+    insert(
+        PendingRollup,
+        _PENDING_COLUMNS,
+        [(*key, count, amount) for key, (count, amount) in deltas.items()],
+    )
+
+
+def fold_pending(batch: int = FOLD_BATCH) -> RefreshResult:
+    """Add the pending differences to the rollups, oldest first, and delete them.
+
+    The figures do not change (readers already added the pending rows), so cached answers
+    stay valid. A fold that dies mid-batch leaves the batch pending for the next one.
+    """
+    result = RefreshResult()
+    while True:
+        with transaction.atomic():
+            if not _take_turn(wait=False):
+                result.skipped = True
+                return result
+            rows = _take_pending(batch)
+            if not rows:
+                return result
+            deltas: Deltas = {}
+            for *key, count, amount in rows:
+                _add(deltas, tuple(key), count, amount)
+            add_to_rollups(deltas)
+        result.folded += len(rows)
+        result.dirty |= {key[0] for key in deltas}
+        result.chunks += 1
+
+
+def _take_pending(batch: int) -> list[tuple]:
+    table = PendingRollup._meta.db_table
+    columns = ", ".join(
+        connection.ops.quote_name(PendingRollup._meta.get_field(name).column)
+        for name in _PENDING_COLUMNS
+    )
+    if connection.vendor == "postgresql":
+        return pg_query(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id "  # noqa: S608
+            f"LIMIT %s) RETURNING {columns}",
+            [batch],
+        )
+    taken = list(PendingRollup.objects.order_by("id").values_list("id", *_PENDING_COLUMNS)[:batch])
+    delete_by_keys(PendingRollup, "id", [row[0] for row in taken])
+    return [row[1:] for row in taken]
 
 
 def _claim(now: datetime, chunk: int) -> list[int]:
@@ -379,7 +445,7 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
     now = timezone.now()
     with transaction.atomic():
         _take_turn(wait=True)
-        for model in (Rollup, CoarseRollup, Fact, RiskClock):
+        for model in (Rollup, CoarseRollup, PendingRollup, Fact, RiskClock):
             _empty(model)
         table = ChangedTransaction._meta.db_table
         with connection.cursor() as cursor:
@@ -407,8 +473,9 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
             progress(result)
     with transaction.atomic():
         _take_turn(wait=True)
-        _empty(Rollup)
-        _empty(CoarseRollup)
+        # Refreshes between the chunks above appended differences the facts already hold.
+        for model in (Rollup, CoarseRollup, PendingRollup):
+            _empty(model)
         aggregate_all()
         freshness.bump()
     _tidy_after_rebuild()
@@ -422,5 +489,5 @@ def _tidy_after_rebuild() -> None:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return  # VACUUM cannot run inside a transaction (a test's, say)
     with connection.cursor() as cursor:
-        for model in (ChangedTransaction, Fact, Rollup, CoarseRollup, RiskClock):
+        for model in (ChangedTransaction, Fact, Rollup, CoarseRollup, PendingRollup, RiskClock):
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

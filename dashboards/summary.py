@@ -15,12 +15,14 @@ from .queries import (
     GRAIN_NAMES,
     BadQuery,
     Epoch,
+    consistent_reads,
     filtered,
     floor,
     histogram,
     latest_risk,
     money,
     parse_window,
+    pending,
     percentile,
     rollups,
     totals,
@@ -167,10 +169,8 @@ def _span(window_text: str, now: datetime, interval: str | None) -> tuple[int, d
 
 
 def _rollup_series(metric, start, end, grain, filters, group_by, policy_slug):
-    rows = rollups(grain, filters, group_by).filter(bucket__gte=start, bucket__lt=end)
-    return _points(
-        metric, _cells(rows.filter(measure__any=_measures(metric, policy_slug)), group_by)
-    )
+    measures = _measures(metric, policy_slug)
+    return _points(metric, _cells(grain, start, end, filters, measures, group_by))
 
 
 def latency_series(
@@ -178,8 +178,7 @@ def latency_series(
 ) -> dict[str, list[dict]]:
     """p50 and p95 points of a policy's latency, as ``series`` gives them, from one read."""
     grain, start, end = _span(window_text, now, None)
-    rows = rollups(grain, filters).filter(bucket__gte=start, bucket__lt=end)
-    cells = _cells(rows.filter(measure__any=_measures("latency_p50", policy_slug)), None)
+    cells = _cells(grain, start, end, filters, _measures("latency_p50", policy_slug), None)
     return {
         metric: [{"t": t.isoformat(), "value": v} for t, v in _points(metric, cells).get(None, [])]
         for metric in ("latency_p50", "latency_p95")
@@ -200,20 +199,38 @@ def _measures(metric: str, policy_slug: str | None) -> list[str]:
     return [COUNT_METRICS[metric]]
 
 
-def _cells(rows, group_by: str | None) -> dict[object, dict[datetime, dict[str, int]]]:
-    """group -> bucket -> measure -> count."""
+def _cells(
+    grain: int,
+    start: datetime,
+    end: datetime,
+    filters: dict[str, str],
+    measures: list[str],
+    group_by: str | None,
+) -> dict[object, dict[datetime, dict[str, int]]]:
+    """group -> bucket -> measure -> count, from the rollups and the pending differences."""
     keys = ["t", "measure", *([group_by] if group_by else [])]
+    sums: dict[tuple, int] = defaultdict(int)
+    with consistent_reads():
+        rows = rollups(grain, filters, group_by).filter(bucket__gte=start, bucket__lt=end)
+        for source, step in (
+            (rows.filter(measure__any=measures), 0),
+            (pending(start, end, filters, measures), grain),  # 5-minute buckets: floored
+        ):
+            # Tuples, not dicts, and buckets as numbers: a 7-day latency chart reads
+            # thousands of (hour, bin) rows for 168 distinct hours.
+            for t, measure, n, *group in (
+                source.annotate(t=Epoch("bucket"))
+                .values(*keys)
+                .annotate(n=Sum("count"))
+                .order_by()
+                .values_list(*keys[:2], "n", *keys[2:])
+            ):
+                sums[(t - t % step if step else t, measure, *group)] += n
     cells: dict[object, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     moments: dict[int, datetime] = {}
-    # Tuples, not dicts, and buckets as numbers: a 7-day latency chart reads thousands of
-    # (hour, bin) rows for 168 distinct hours.
-    for t, measure, n, *group in (
-        rows.annotate(t=Epoch("bucket"))
-        .values(*keys)
-        .annotate(n=Sum("count"))
-        .order_by()
-        .values_list(*keys[:2], "n", *keys[2:])
-    ):
+    for (t, measure, *group), n in sums.items():
+        if not n:
+            continue  # a pending difference took it to nothing, as a fold would
         bucket = moments.get(t)
         if bucket is None:
             bucket = moments[t] = datetime.fromtimestamp(t, tz=UTC)

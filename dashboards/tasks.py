@@ -14,10 +14,11 @@ def refresh_rollups() -> int:
     result = rollups.refresh()
     if result.transactions:
         log.info(
-            "rollups: %d transactions, %d changed, %d buckets recomputed",
+            "rollups: %d transactions, %d changed, %d buckets recomputed, %d folded",
             result.transactions,
             result.changed,
             result.buckets,
+            result.folded,
         )
     return result.transactions
 

@@ -1,4 +1,4 @@
-from .facts import CoarseRollup, Fact, MetricsVersion, RiskClock, Rollup
+from .facts import CoarseRollup, Fact, MetricsVersion, PendingRollup, RiskClock, Rollup
 from .policies import BusinessCalendar, FxRate, Holiday, SlaKind, SlaPolicy
 from .risk import RiskSnapshot, RiskSnapshotTaken
 from .views import SavedView
@@ -10,6 +10,7 @@ __all__ = [
     "FxRate",
     "Holiday",
     "MetricsVersion",
+    "PendingRollup",
     "RiskClock",
     "RiskSnapshot",
     "RiskSnapshotTaken",

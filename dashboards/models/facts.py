@@ -121,6 +121,29 @@ class CoarseRollup(models.Model):
         return f"{self.grain}s {self.bucket:%Y-%m-%d %H:%M} {self.measure} {self.count}"
 
 
+class PendingRollup(Dimensions):
+    """A refresh's differences to the rollups, by 5-minute bucket, not yet added to them.
+
+    A refresh writes these (appended, no look-ups) and commits: readers add them to the
+    rollup rows they read, so new figures show at once. ``rollups.fold_pending`` then adds them to
+    the rollups at every grain and deletes them, in one database transaction; readers take
+    one snapshot of both tables, so a figure never counts a difference twice or not at all.
+    Adding to rollups all over the history is most of a refresh's cost when events land on
+    old transactions (their facts sit in the buckets where they started).
+    """
+
+    bucket = models.DateTimeField()
+    measure = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    amount = models.DecimalField(default=0, **TOTAL)
+
+    class Meta:
+        indexes = [models.Index(fields=["measure", "bucket"], name="pendingrollup_read")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d %H:%M} {self.measure} {self.count:+d}"
+
+
 class RiskClock(Dimensions):
     """The earliest SLA deadline still open for an in-progress transaction.
 
@@ -159,5 +182,5 @@ class MetricsVersion(models.Model):
         return str(self.version)
 
 
-for _model in (Rollup, CoarseRollup):
+for _model in (Rollup, CoarseRollup, PendingRollup):
     _model._meta.get_field("measure").register_lookup(AnyOf)

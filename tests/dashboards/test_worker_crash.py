@@ -12,6 +12,7 @@ import pytest
 import redis
 from django.utils import timezone
 
+from dashboards.models import PendingRollup, Rollup
 from dashboards.queries import totals
 from dashboards.tasks import refresh_rollups
 from tests.dashboards.helpers import report, step
@@ -81,7 +82,7 @@ def test_a_sweep_killed_mid_batch_loses_no_status_change(ingest_client, workers)
     assert figures()["stuck"] == [COUNT, 100 * COUNT]
 
 
-def test_a_refresh_killed_mid_chunk_counts_nothing_twice(ingest_client, workers):
+def report_completed(ingest_client) -> None:
     stages = ["work_approved", "invoice_generated", "invoice_posted", "payment_received"]
     report(
         ingest_client,
@@ -99,15 +100,41 @@ def test_a_refresh_killed_mid_chunk_counts_nothing_twice(ingest_client, workers)
     )
     assert ChangedTransaction.objects.count() == COUNT
 
-    kill_mid_task(workers("doomed", beat=True), "dashboards_rollup")
+
+def assert_counted_once() -> None:
+    got = figures()
+    assert got["started"] == [COUNT, 250 * COUNT]
+    assert got["completed"] == [COUNT, 250 * COUNT]
+    assert got["ev_ok"][0] == 4 * COUNT
+
+
+def test_a_refresh_killed_mid_chunk_counts_nothing_twice(ingest_client, workers):
+    report_completed(ingest_client)
+
+    kill_mid_task(workers("doomed", beat=True), "dashboards_pendingrollup")
     # The claim rolled back with the rest: every transaction is still waiting in the feed.
     assert ChangedTransaction.objects.count() == COUNT
     assert figures() == {}
 
     recover(workers)
     wait_for(lambda: not due_in_feed(), "the change feed to empty")
+    wait_for(lambda: not PendingRollup.objects.exists(), "the pending rollups to be folded")
     wait_for(lambda: not redis.Redis.from_url(broker_url()).llen("celery"), "the queue to drain")
-    got = figures()
-    assert got["started"] == [COUNT, 250 * COUNT]
-    assert got["completed"] == [COUNT, 250 * COUNT]
-    assert got["ev_ok"][0] == 4 * COUNT
+    assert_counted_once()
+
+
+def test_a_fold_killed_mid_batch_counts_nothing_twice(ingest_client, workers):
+    report_completed(ingest_client)
+
+    kill_mid_task(workers("doomed", beat=True), "dashboards_rollup")
+    # The refresh committed before the fold began: its figures show, from the pending rows.
+    assert not due_in_feed()
+    assert PendingRollup.objects.exists()
+    assert not Rollup.objects.exists()
+    assert_counted_once()
+
+    recover(workers)
+    wait_for(lambda: not PendingRollup.objects.exists(), "the pending rollups to be folded")
+    wait_for(lambda: not redis.Redis.from_url(broker_url()).llen("celery"), "the queue to drain")
+    assert Rollup.objects.filter(measure="started").exists()
+    assert_counted_once()

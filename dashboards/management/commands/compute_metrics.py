@@ -19,7 +19,8 @@ class Command(BaseCommand):
             self.stdout.write("rollups: another worker is refreshing them; left to it")
         self.stdout.write(
             f"rollups: {result.transactions} transactions read, {result.changed} changed, "
-            f"{result.buckets} buckets recomputed"
+            f"{result.buckets} buckets recomputed, {result.folded} pending differences "
+            "added to the rollups"
         )
         rows = snapshot()
         self.stdout.write(f"revenue at risk: snapshot of {rows} rows")

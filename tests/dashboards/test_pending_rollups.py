@@ -1,0 +1,145 @@
+"""A refresh's differences show at once from the pending rollups; a fold moves them into the
+rollups without changing a figure, and readers never see a difference twice or not at all."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from dashboards.models import PendingRollup, Rollup, SlaPolicy
+from dashboards.queries import totals
+from dashboards.rollups import fold_pending, rebuild, refresh
+from dashboards.summary import series
+from dashboards.views.flows import per_flow
+from tests.dashboards.helpers import MONDAY, hours, report, step
+
+pytestmark = pytest.mark.django_db
+NOW = timezone.now() + timedelta(hours=1)
+WEEK = (MONDAY - timedelta(days=1), MONDAY + timedelta(days=14))
+LATER = MONDAY + timedelta(days=5)  # "now" for the windows of series and flows
+
+
+def everything() -> dict:
+    """Every reader of the rollups, as a user would see their figures."""
+    return {
+        "totals": totals(*WEEK, {}),
+        "emea": totals(*WEEK, {"region": "EMEA"}),
+        "series": {
+            (metric, interval): series(metric, "7d", {}, LATER, interval=interval)["series"]
+            for metric in ("started", "failed", "failure_rate", "latency_p95")
+            for interval in ("5m", "1h", "1d")
+        },
+        "by_flow": series("started", "7d", {}, LATER, interval="1h", group_by="flow")["series"],
+        "flows": {
+            flow: (dict(entry["measures"]), entry["bins"])
+            for flow, entry in per_flow("7d", {}, LATER).items()
+        },
+    }
+
+
+@pytest.fixture
+def refreshed(ingest_client):
+    report(
+        ingest_client,
+        step("A", "work_approved", MONDAY, amount="1000.00", currency="USD", region="EMEA"),
+        step("A", "invoice_generated", MONDAY + hours(1)),
+        step("B", "work_approved", MONDAY, amount="500.00", currency="USD", region="NA"),
+        step("B", "invoice_generated", MONDAY + hours(2), "failed", error={"code": "E1"}),
+    )
+    refresh(now=NOW)
+    assert not PendingRollup.objects.exists()
+    return ingest_client
+
+
+def test_a_refresh_shows_its_figures_before_they_are_folded(refreshed):
+    # B's retry succeeds and A's invoice posts: B is no longer failed, A's latency is known.
+    report(
+        refreshed,
+        step("B", "invoice_generated", MONDAY + hours(3)),
+        step("A", "invoice_posted", MONDAY + hours(26)),
+    )
+    rows_before = Rollup.objects.count()
+    result = refresh(now=NOW, fold=False)
+    assert result.transactions == 2 and result.folded == 0
+    assert PendingRollup.objects.filter(measure="failed", count=-1).exists()
+    assert Rollup.objects.count() == rows_before  # nothing added to the rollups yet
+
+    shown = everything()
+    assert "failed" not in shown["totals"]  # the pending -1 takes it to nothing
+    assert shown["totals"]["ev_ok"][0] == 5
+    latency = SlaPolicy.objects.get(slug="billing-latency").id
+    assert shown["totals"][f"sla_met:{latency}"] == [1, Decimal("1000.00")]
+    assert shown["emea"][f"sla_met:{latency}"][0] == 1
+    assert shown["series"][("latency_p95", "1d")][0]["points"]  # A's invoice, 26 h on
+    failed = shown["series"][("failed", "1h")]
+    assert failed == []  # no point left where the failure was
+
+    folded = fold_pending()
+    assert folded.folded > 0 and not PendingRollup.objects.exists()
+    assert not Rollup.objects.filter(measure="failed").exists()
+    assert everything() == shown
+
+
+def test_a_fold_with_nothing_pending_does_nothing(refreshed):
+    before = list(Rollup.objects.order_by("id").values_list("id", "count"))
+    assert fold_pending().folded == 0
+    assert list(Rollup.objects.order_by("id").values_list("id", "count")) == before
+
+
+def test_a_fold_in_batches_adds_each_difference_once(refreshed):
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    refresh(now=NOW, fold=False)
+    shown = everything()
+    pending = PendingRollup.objects.count()
+    assert pending > 2
+    assert fold_pending(batch=2).chunks == -(-pending // 2)
+    assert everything() == shown
+
+
+def test_a_rebuild_leaves_nothing_pending(refreshed):
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    refresh(now=NOW, fold=False)
+    shown = everything()
+    rebuild()
+    assert not PendingRollup.objects.exists()
+    assert everything() == shown
+
+
+def test_compute_metrics_folds_what_it_refreshed(refreshed, capsys):
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    call_command("compute_metrics")
+    assert "pending differences added to the rollups" in capsys.readouterr().out
+    assert not PendingRollup.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fold_between_two_reads_is_not_seen(refreshed):
+    """totals reads the rollups, then the pending rows: a fold committed in between would
+    leave its differences out of both, without one snapshot."""
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    refresh(now=NOW, fold=False)
+    expected = totals(*WEEK, {})
+    assert "failed" not in expected
+    folds = []
+
+    def other_worker():
+        try:
+            folds.append(fold_pending().folded)
+        finally:
+            connection.close()
+
+    def fold_before_reading_pending(execute, sql, params, many, context):
+        if "dashboards_pendingrollup" in sql and not folds:
+            worker = threading.Thread(target=other_worker)
+            worker.start()
+            worker.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fold_before_reading_pending):
+        got = totals(*WEEK, {})
+    assert folds and folds[0] > 0  # the fold did commit between the reads
+    assert got == expected
