@@ -13,7 +13,9 @@
    each for N unfinished transactions anywhere in the 90 days (the worst case: their facts
    touch buckets all over the history), then three events each for N/3 new transactions
    (live traffic). Beside the raw reads and GROUP BYs of the same work: the touched
-   transactions' events, facts and rows, and their dirty buckets re-aggregated.
+   transactions' events, facts and rows, and their dirty buckets re-aggregated. The refresh
+   is timed until its figures show (its differences committed as pending rollups); the
+   fold that adds them to the rollups at every grain, next in the same task, on its own.
 5. ``GET /api/v1/metrics/summary`` (gunicorn on loopback, sequential requests, four filters)
    p50/p95, computed on every request (``METRICS_CACHE_SECONDS=0``) and with the result
    cache (entries reused until a refresh or snapshot moves the figures), beside the same
@@ -326,6 +328,14 @@ def settle_rollups(cursor) -> None:
     )
 
 
+def fold_row() -> None:
+    """The fold that follows a refresh in the same task: the figures showed before it."""
+    from dashboards.rollups import fold_pending
+
+    spent, folded = timed(fold_pending)
+    row("  then its fold into the rollups", spent, None, f"{folded.folded:,} pending rows")
+
+
 def load_and_rebuild(transactions: int) -> None:
     """Steps 1 and 2: the ledger with COPY, the catch-up sweep, then the timed rebuild."""
     import ledger_load
@@ -443,8 +453,9 @@ def main() -> None:
         raw = time.perf_counter() - began
     spent, _ = timed(lambda: sweep(now=now))
     row("stuck sweep, nothing late (every minute)", spent, raw)
-    spent, absorbed = timed(lambda: rollups.refresh(now=timezone.now()))
+    spent, absorbed = timed(lambda: rollups.refresh(now=timezone.now(), fold=False))
     row("refresh after that sweep", spent, None, f"{absorbed.transactions:,} txns")
+    fold_row()
 
     for label, (new, ids) in (
         ("one each, old txns", next_events(args.events, timezone.now())),
@@ -455,7 +466,7 @@ def main() -> None:
             run_atomic(lambda batch=new[first : first + 500]: record(batch))
         recorded = time.perf_counter() - began
         print(f"(recorded {len(new):,} events in {recorded:.1f} s)")
-        spent, result = timed(lambda: rollups.refresh(now=timezone.now()))
+        spent, result = timed(lambda: rollups.refresh(now=timezone.now(), fold=False))
         with connection.cursor() as cursor:
             if not ids:  # new transactions: their ids are known once recorded
                 cursor.execute(
@@ -470,6 +481,7 @@ def main() -> None:
             raw,
             f"{result.transactions:,} txns, {result.buckets:,} buckets",
         )
+        fold_row()
     spent, _ = timed(lambda: risk.snapshot(timezone.now()))
     row("revenue-at-risk snapshot", spent, None, f"{RiskSnapshot.objects.count():,} rows kept")
 
