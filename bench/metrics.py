@@ -61,7 +61,7 @@ def timed(work: Callable[[], object]) -> tuple[float, object]:
 
 
 def row(label: str, seconds: float, raw: float | None, note: str = "") -> None:
-    ratio = f"{seconds / raw:>8.1f}x" if raw else f"{'':>9}"
+    ratio = f"{seconds / raw:>8.2f}x" if raw else f"{'':>9}"
     raw_text = f"{raw * 1000:>10,.1f}" if raw is not None else f"{'':>10}"
     print(f"{label:<44}{seconds * 1000:>11,.1f}{raw_text}{ratio}  {note}", flush=True)
 
@@ -272,8 +272,9 @@ def summary_sql(rounds: int, now) -> list[float]:
         for index in range(rounds + 20):
             began = time.perf_counter()
             for sql in statements[index % len(statements)]:
-                cursor.execute(sql)
-                cursor.fetchall()
+                cursor.execute(sql)  # BEGIN and SET TRANSACTION of its snapshot too
+                if cursor.description:
+                    cursor.fetchall()
             if index >= 20:
                 times.append(time.perf_counter() - began)
     return times
