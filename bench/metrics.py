@@ -16,6 +16,7 @@
    transactions' events, facts and rows, and their dirty buckets re-aggregated. The refresh
    is timed until its figures show (its differences committed as pending rollups); the
    fold that adds them to the rollups at every grain, next in the same task, on its own.
+   The raw side re-aggregates at every grain, so it stands for the refresh and its fold.
 5. ``GET /api/v1/metrics/summary`` (gunicorn on loopback, sequential requests, four filters)
    p50/p95, computed on every request (``METRICS_CACHE_SECONDS=0``) and with the result
    cache (entries reused until a refresh or snapshot moves the figures), beside the same

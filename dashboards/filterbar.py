@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 
 from tracking.models import Flow, Journey
 
-from .models import Rollup, SavedView
+from .models import PendingRollup, Rollup, SavedView
 from .queries import FILTERS
 
 PERIODS = {
@@ -87,10 +87,16 @@ def choices() -> dict[str, list[str]]:
         }
         # Day rollups of "started" name every value that had transactions, from far fewer
         # rows than the ledger.
-        days = Rollup.objects.filter(grain=86400, measure="started")
+        # So do the differences not yet folded into them (new values among them).
         for name in ("region", "business_unit", "legal_entity"):
-            found = days.exclude(**{name: ""}).values_list(name, flat=True)
-            values[name] = sorted(set(found.distinct().order_by()[:200]))
+            found: set[str] = set()
+            for rows in (
+                Rollup.objects.filter(grain=86400, measure="started"),
+                PendingRollup.objects.filter(measure="started", count__gt=0),
+            ):
+                named = rows.exclude(**{name: ""}).values_list(name, flat=True)
+                found.update(named.distinct().order_by()[:200])
+            values[name] = sorted(found)[:200]
         return values
 
     return cache.get_or_set("filterbar:choices", load, CHOICES_TTL)

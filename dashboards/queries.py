@@ -111,16 +111,18 @@ def rollups(grain: int, filters: dict[str, str], group_by: str | None = None) ->
 def consistent_reads() -> Iterator[None]:
     """The reads inside see one snapshot of the database.
 
-    A fold moves differences from the pending rollups into the rollups in one commit; read
-    in two snapshots, a figure would count them twice or not at all. Inside a transaction
-    already (a test's), the reads share it.
+    A fold moves a batch of differences from the pending rollups into the rollups in one
+    commit; read in two snapshots, a figure would count them twice or not at all. Call it
+    outside any transaction: inside one already (a test's), the reads share that one's
+    snapshots, whatever they are.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.in_atomic_block:
         yield
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    with transaction.atomic():  # SQLite: one read transaction is one snapshot
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield
 
 

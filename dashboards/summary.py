@@ -15,6 +15,7 @@ from .queries import (
     GRAIN_NAMES,
     BadQuery,
     Epoch,
+    ceil,
     consistent_reads,
     filtered,
     floor,
@@ -214,7 +215,9 @@ def _cells(
         rows = rollups(grain, filters, group_by).filter(bucket__gte=start, bucket__lt=end)
         for source, step in (
             (rows.filter(measure__any=measures), 0),
-            (pending(start, end, filters, measures), grain),  # 5-minute buckets: floored
+            # 5-minute buckets, floored to the grain: up to the end of the last interval,
+            # which the rollup row of that interval covers (events may come early).
+            (pending(start, ceil(end, grain), filters, measures), grain),
         ):
             # Tuples, not dicts, and buckets as numbers: a 7-day latency chart reads
             # thousands of (hour, bin) rows for 168 distinct hours.

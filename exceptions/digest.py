@@ -63,7 +63,10 @@ def send_due(now: datetime | None = None) -> int:
     if now.hour < settings.DIGEST_HOUR:
         return 0
     today = now.date()
-    content = None
+    if not DigestSubscription.objects.exclude(last_sent_on=today).exists():
+        return 0
+    # Read before any transaction: the figures' reads take one snapshot of their own.
+    content = compose(now)
     sent = 0
     tried: list[int] = []
     while True:
@@ -84,7 +87,6 @@ def send_due(now: datetime | None = None) -> int:
                 tried.append(sub.pk)
                 user = sub.user
                 if user.is_active and user.email and "read" in user_scopes(user):
-                    content = content or compose(now)
                     mail(user.email, content)
                     sent += 1
                 sub.last_sent_on = today

@@ -3,8 +3,9 @@
 A **fact** is what one transaction contributes to one 5-minute bucket for one measure
 (started, completed, an SLA met, a latency bin...). Facts are rebuilt per changed transaction;
 a **rollup** row is the sum of the facts of one bucket x dimensions x measure, at three
-grains (5 minutes, hour, day). A refresh adds to the rollups the difference between a
-transaction's new and old facts, so it touches only the buckets whose facts changed.
+grains (5 minutes, hour, day). A refresh appends the difference between a transaction's
+new and old facts to the pending rollups, and a fold adds those to the rollups, so both
+touch only the buckets whose facts changed.
 """
 
 from django.db import models
@@ -125,9 +126,10 @@ class PendingRollup(Dimensions):
     """A refresh's differences to the rollups, by 5-minute bucket, not yet added to them.
 
     A refresh writes these (appended, no look-ups) and commits: readers add them to the
-    rollup rows they read, so new figures show at once. ``rollups.fold_pending`` then adds them to
-    the rollups at every grain and deletes them, in one database transaction; readers take
-    one snapshot of both tables, so a figure never counts a difference twice or not at all.
+    rollup rows they read, so new figures show at once. ``rollups.fold_pending`` then adds
+    them to the rollups at every grain and deletes them, each batch in one database
+    transaction; readers take one snapshot of both tables, so a figure never counts a
+    difference twice or not at all.
     Adding to rollups all over the history is most of a refresh's cost when events land on
     old transactions (their facts sit in the buckets where they started).
     """

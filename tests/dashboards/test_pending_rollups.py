@@ -46,9 +46,9 @@ def refreshed(ingest_client):
     report(
         ingest_client,
         step("A", "work_approved", MONDAY, amount="1000.00", currency="USD", region="EMEA"),
-        step("A", "invoice_generated", MONDAY + hours(1)),
+        step("A", "invoice_generated", MONDAY + hours(1.1)),
         step("B", "work_approved", MONDAY, amount="500.00", currency="USD", region="NA"),
-        step("B", "invoice_generated", MONDAY + hours(2), "failed", error={"code": "E1"}),
+        step("B", "invoice_generated", MONDAY + hours(2.3), "failed", error={"code": "E1"}),
     )
     refresh(now=NOW)
     assert not PendingRollup.objects.exists()
@@ -59,8 +59,8 @@ def test_a_refresh_shows_its_figures_before_they_are_folded(refreshed):
     # B's retry succeeds and A's invoice posts: B is no longer failed, A's latency is known.
     report(
         refreshed,
-        step("B", "invoice_generated", MONDAY + hours(3)),
-        step("A", "invoice_posted", MONDAY + hours(26)),
+        step("B", "invoice_generated", MONDAY + hours(3.2)),
+        step("A", "invoice_posted", MONDAY + hours(26.4)),
     )
     rows_before = Rollup.objects.count()
     result = refresh(now=NOW, fold=False)
@@ -91,7 +91,7 @@ def test_a_fold_with_nothing_pending_does_nothing(refreshed):
 
 
 def test_a_fold_in_batches_adds_each_difference_once(refreshed):
-    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3.2)))
     refresh(now=NOW, fold=False)
     shown = everything()
     pending = PendingRollup.objects.count()
@@ -101,7 +101,7 @@ def test_a_fold_in_batches_adds_each_difference_once(refreshed):
 
 
 def test_a_rebuild_leaves_nothing_pending(refreshed):
-    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3.2)))
     refresh(now=NOW, fold=False)
     shown = everything()
     rebuild()
@@ -110,20 +110,29 @@ def test_a_rebuild_leaves_nothing_pending(refreshed):
 
 
 def test_compute_metrics_folds_what_it_refreshed(refreshed, capsys):
-    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3.2)))
     call_command("compute_metrics")
     assert "pending differences added to the rollups" in capsys.readouterr().out
     assert not PendingRollup.objects.exists()
 
 
+READERS = {
+    "totals": lambda: totals(*WEEK, {}),
+    "hourly series": lambda: series("failed", "7d", {}, LATER, interval="1h")["series"],
+    "daily series": lambda: series("failed", "7d", {}, LATER, interval="1d")["series"],
+    "flows": lambda: {f: dict(e["measures"]) for f, e in per_flow("7d", {}, LATER).items()},
+}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_fold_between_two_reads_is_not_seen(refreshed):
-    """totals reads the rollups, then the pending rows: a fold committed in between would
+@pytest.mark.parametrize("reader", READERS)
+def test_a_fold_between_two_reads_is_not_seen(refreshed, reader):
+    """Readers read the rollups, then the pending rows: a fold committed in between would
     leave its differences out of both, without one snapshot."""
-    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3)))
+    report(refreshed, step("B", "invoice_generated", MONDAY + hours(3.2)))
     refresh(now=NOW, fold=False)
-    expected = totals(*WEEK, {})
-    assert "failed" not in expected
+    read = READERS[reader]
+    expected = read()
     folds = []
 
     def other_worker():
@@ -140,6 +149,21 @@ def test_a_fold_between_two_reads_is_not_seen(refreshed):
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(fold_before_reading_pending):
-        got = totals(*WEEK, {})
+        got = read()
     assert folds and folds[0] > 0  # the fold did commit between the reads
     assert got == expected
+    assert read() == expected
+
+
+def test_an_early_event_in_the_last_interval_counts_before_and_after_the_fold(ingest_client):
+    """An hourly series' last point is the rollup row of the whole hour: the pending rows
+    of that hour count in it, those after the window's end included."""
+    now = timezone.now()
+    soon = now + timedelta(minutes=20)  # ingest takes events up to an hour early
+    report(ingest_client, step("EARLY", "work_approved", soon, amount="10.00", currency="USD"))
+    refresh(now=soon + timedelta(minutes=1), fold=False)
+    hourly = series("started", "1d", {}, now, interval="1h")["series"]
+    fold_pending()
+    assert series("started", "1d", {}, now, interval="1h")["series"] == hourly
+    points = hourly[0]["points"] if hourly else []
+    assert [p["value"] for p in points] == [1]

@@ -16,7 +16,7 @@ class Command(BaseCommand):
             progress=lambda r: self.stdout.write(f"  rollups: {r.transactions} transactions...")
         )
         if result.skipped:
-            self.stdout.write("rollups: another worker is refreshing them; left to it")
+            self.stdout.write("rollups: another worker is refreshing or folding them; left to it")
         self.stdout.write(
             f"rollups: {result.transactions} transactions read, {result.changed} changed, "
             f"{result.buckets} buckets recomputed, {result.folded} pending differences "
