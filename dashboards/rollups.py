@@ -4,11 +4,11 @@
 facts again (``dashboards.facts``) and, where they differ from the stored ones, replaces
 them and appends the difference, per 5-minute bucket, to the pending rollups
 (``PendingRollup``), which readers add to the rollups they read: the new figures show as
-soon as the chunk commits. ``fold_pending()`` then adds the pending differences to the rollup rows
-of the buckets concerned (the dirty buckets), at the 5-minute, hour and day grains alike,
-and deletes them. Both cost what changed, not how many other facts share their buckets.
-Each chunk is one database transaction: a worker that dies mid-chunk leaves nothing
-half-done, and the chunk is claimed again by the next run. Refreshes and folds take turns
+soon as the chunk commits. ``fold_pending()`` then adds the pending differences to the
+rollup rows of the buckets concerned (the dirty buckets), at the 5-minute, hour and day
+grains alike, and deletes them. Both cost what changed, not how many other facts share
+their buckets. Each chunk is one database transaction: a worker that dies mid-chunk leaves
+nothing half-done, and the chunk is claimed again by the next run. Refreshes and folds take turns
 (an advisory lock): two workers never add to the same rollups at once. ``rebuild()``
 recomputes everything from the ledger.
 """
@@ -145,7 +145,8 @@ def refresh(
     """Process every transaction due in the change feed; returns what was done.
 
     The figures show each chunk's changes once it commits. With ``fold`` the pending
-    differences are then added to the rollups (``fold_pending()``), as the every-minute task does.
+    differences are then added to the rollups (``fold_pending()``), as the every-minute
+    task does.
     """
     now = now or timezone.now()
     context: Context | None = None  # loaded once there is work: beat runs this every minute
