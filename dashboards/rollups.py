@@ -7,10 +7,10 @@ them and appends the difference, per 5-minute bucket, to the pending rollups
 soon as the chunk commits. ``fold_pending()`` then adds the pending differences to the
 rollup rows of the buckets concerned (the dirty buckets), at the 5-minute, hour and day
 grains alike, and deletes them. Both cost what changed, not how many other facts share
-their buckets. Each chunk is one database transaction: a worker that dies mid-chunk leaves
-nothing half-done, and the chunk is claimed again by the next run. Refreshes and folds take turns
-(an advisory lock): two workers never add to the same rollups at once. ``rebuild()``
-recomputes everything from the ledger.
+their buckets. Each chunk is one database transaction: a worker that dies mid-chunk
+leaves nothing half-done, and the chunk is claimed again by the next run. Refreshes and
+folds take turns (an advisory lock): two workers never add to the same rollups at once.
+``rebuild()`` recomputes everything from the ledger.
 """
 
 from collections.abc import Callable
