@@ -134,6 +134,24 @@ def pending(
     return rows if measures is None else rows.filter(measure__any=list(measures))
 
 
+def window_rows(
+    start: datetime,
+    end: datetime,
+    filters: dict[str, str],
+    measures: Collection[str] | None = None,
+    group_by: str | None = None,
+) -> list[QuerySet]:
+    """The rows that add up to [start, end): the rollups of each grain of its cover, then
+    the pending differences. Evaluate them inside ``consistent_reads``."""
+    reads = [
+        rollups(grain, filters, group_by).filter(bucket__gte=a, bucket__lt=b)
+        for grain, a, b in cover(start, end)
+    ]
+    if measures is not None:
+        reads = [rows.filter(measure__any=list(measures)) for rows in reads]
+    return [*reads, pending(start, end, filters, measures)]
+
+
 def totals(
     start: datetime,
     end: datetime,
@@ -149,13 +167,7 @@ def totals(
     """
     out: dict[str, list] = {}
     with consistent_reads():
-        reads = [
-            rollups(grain, filters).filter(bucket__gte=a, bucket__lt=b)
-            for grain, a, b in cover(start, end)
-        ]
-        if measures is not None:
-            reads = [rows.filter(measure__any=list(measures)) for rows in reads]
-        for rows in [*reads, pending(start, end, filters, measures)]:
+        for rows in window_rows(start, end, filters, measures):
             for measure, count, amount in (
                 rows.values("measure")
                 .annotate(n=Sum("count"), money=Sum("amount"))

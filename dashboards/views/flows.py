@@ -18,12 +18,10 @@ from ..models import SlaPolicy
 from ..queries import (
     BadQuery,
     consistent_reads,
-    cover,
     parse_window,
-    pending,
     percentile,
-    rollups,
     window_bounds,
+    window_rows,
 )
 from ..summary import series
 
@@ -38,12 +36,8 @@ def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
         wanted += latency_measures(policy.id)
     sums: dict[tuple[str, str], int] = defaultdict(int)
     with consistent_reads():
-        reads = [
-            rollups(grain, filters, "flow").filter(bucket__gte=low, bucket__lt=high)
-            for grain, low, high in cover(start, end)
-        ]
-        for rows in [*reads, pending(start, end, filters, None)]:
-            rows = rows.filter(measure__any=wanted).values_list("flow", "measure")
+        for rows in window_rows(start, end, filters, wanted, group_by="flow"):
+            rows = rows.values_list("flow", "measure")
             for flow, measure, n in rows.annotate(n=Sum("count")).order_by():
                 sums[(flow, measure)] += n
     out: dict[str, dict] = defaultdict(lambda: {"measures": defaultdict(int), "bins": {}})
