@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/c2c_ops
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test lint fmt bench-ingest bench-metrics bench-queue bench-dashboards clean
+.PHONY: setup demo serve test test-clock lint fmt bench-ingest bench-metrics bench-queue bench-dashboards clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +32,16 @@ test: setup lint
 		.venv/bin/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		.venv/bin/pytest $(PYTEST_ARGS)
+
+## The suite again at three moments where date arithmetic breaks (see tests/conftest.py):
+## a year's last minutes, a month's first, and a DST change in the business calendar's zone.
+## Tests that start server processes (marked live) keep the real time and run in `test` only.
+CLOCK_PYTEST = DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	.venv/bin/pytest -m "not live" $(PYTEST_ARGS)
+test-clock: setup
+	C2C_TEST_NOW=2026-12-31T23:55:00Z $(CLOCK_PYTEST)
+	C2C_TEST_NOW=2027-03-01T00:05:00Z $(CLOCK_PYTEST)
+	C2C_TEST_NOW=2027-03-28T00:55:00Z C2C_TEST_CALENDAR_ZONE=Europe/Paris $(CLOCK_PYTEST)
 
 lint: setup
 	.venv/bin/ruff check .

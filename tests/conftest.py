@@ -1,9 +1,12 @@
 """Shared fixtures: the database check, flows and keys, and the named personas."""
 
 import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
@@ -49,8 +52,54 @@ def _no_stray_sessions(django_db_setup, django_db_blocker):
         )
 
 
+def _test_now() -> datetime | None:
+    """The moment ``C2C_TEST_NOW`` names (RFC 3339), or None: the suite runs at real time.
+
+    ``make test-clock`` runs the suite again at moments where date arithmetic breaks (a
+    month's last minutes, a month's first, a DST change), so a test that reads "now" and
+    only passes on most days fails there instead of on some day in CI.
+    """
+    raw = os.environ.get("C2C_TEST_NOW", "")
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(raw)
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"C2C_TEST_NOW={raw!r} needs a UTC offset")
+    return moment
+
+
 @pytest.fixture(autouse=True)
-def _seeded(request):
+def _clock(request):
+    """Travel to ``C2C_TEST_NOW`` for the test, its fixtures and its in-process servers.
+
+    A test marked ``time_machine(...)`` has pinned its own moment, because its data carries
+    fixed dates; a ``live`` test starts processes of their own, which keep the real time,
+    so ``make test-clock`` leaves those out.
+    """
+    moment = _test_now()
+    if moment is None or request.node.get_closest_marker("time_machine"):
+        yield
+        return
+    with time_machine.travel(moment, tick=True):
+        yield
+
+
+def _calendar_zone(BusinessCalendar) -> None:
+    # The DST moment of ``make test-clock`` means something only in a zone that has one.
+    zone = os.environ.get("C2C_TEST_CALENDAR_ZONE", "")
+    if zone:
+        ZoneInfo(zone)  # a typo fails here, not as a quiet UTC run
+        BusinessCalendar.objects.filter(region="").update(timezone=zone)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_calendar(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _calendar_zone(BusinessCalendar)
+
+
+@pytest.fixture(autouse=True)
+def _seeded(request, _clock):
     # Transactional tests flush every table afterwards, the migration's seed included:
     # put it back. And a cached journey may not exist any more after a rollback.
     marker = request.node.get_closest_marker("django_db")
@@ -60,6 +109,7 @@ def _seeded(request):
         seed(Journey, Stage, Group)
         metric_seeds.seed(BusinessCalendar, SlaPolicy, Journey, Stage)
         seed_alert_rules(AlertRule)
+        _calendar_zone(BusinessCalendar)
     journeys.invalidate()
     cache.clear()  # cached figures belong to the database of the test that made them
     yield

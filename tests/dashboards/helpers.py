@@ -8,6 +8,10 @@ import plotly.graph_objects as go
 from tests.tracking.factories import event
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# "Now" for tests whose ledger is dated the week of MONDAY: what they expect (the month-end
+# cut-off above all) depends on how long ago that week was, so the clock stands still
+# there (pytest.mark.time_machine(TODAY)) rather than moving on with the calendar.
+TODAY = MONDAY + timedelta(days=18, hours=3)
 BILLING = ["work_approved", "invoice_generated", "invoice_posted", "payment_received"]
 
 

@@ -1,11 +1,12 @@
 """Revenue at risk: one reason per transaction, in order, with its age; and what is due soon."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from dashboards import calendars
 from dashboards.models import RiskSnapshot, RiskSnapshotTaken
 from dashboards.queries import latest_risk
 from dashboards.risk import assess, snapshot
@@ -54,12 +55,30 @@ def test_each_reason_once_with_its_age(ingest_client):
     assert "leakage" not in figures and "overdue" not in figures
 
 
+def overdue_before_the_close(now: datetime) -> datetime:
+    """An approval whose 2-business-day latency has passed but whose month has not closed.
+
+    Six days ago, unless that month closed since (in a month's first days the last one has
+    not): then the first moment of this month, at least the close's 3 business days back.
+    """
+    calendar = calendars.for_region(calendars.load(), "")
+    approved = now - 6 * DAY
+    if calendars.month_close(approved, calendar) <= now:
+        local = now.astimezone(calendar.zone)
+        approved = datetime(local.year, local.month, 1, tzinfo=calendar.zone).astimezone(UTC)
+    assert calendars.add_business_time(approved, 2 * DAY, calendar) < now
+    assert calendars.month_close(approved, calendar) > now
+    return approved
+
+
 def test_overdue_and_leakage_come_from_open_sla_breaches(ingest_client):
     now = timezone.now()
     report(
         ingest_client,
+        # 40 days back, its month has closed whatever the date: no month plus its close
+        # takes that long.
         step("L", "work_approved", now - 40 * DAY, amount="400.00"),
-        step("O", "work_approved", now - 6 * DAY, amount="800.00"),
+        step("O", "work_approved", overdue_before_the_close(now), amount="800.00"),
     )
     # Not swept: both are still in progress, so open SLA breaches decide their reason.
     refresh(now=now + timedelta(minutes=1))

@@ -1,24 +1,22 @@
 """Facts and rollups from the change feed: figures, incremental recompute, rebuild."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
+from dashboards import calendars
 from dashboards.facts import latency_bin
 from dashboards.models import Fact, FxRate, RiskClock, Rollup, SlaPolicy
 from dashboards.queries import totals
 from dashboards.rollups import rebuild, refresh
-from tests.dashboards.helpers import MONDAY, hours, report, step
+from tests.dashboards.helpers import MONDAY, TODAY, hours, report, step
 from tracking.models import ChangedTransaction
 
-pytestmark = pytest.mark.django_db
-# Ingest enters changes in the feed due at the real time of the request.
-# Fixed when the module is collected, so it must stay ahead of every event these tests
-# report however long the suite runs before them (a minute was once enough; it is not).
-NOW = timezone.now() + timedelta(hours=1)
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(TODAY)]
+# Ingest enters changes in the feed due at the time of the request: ahead of that.
+NOW = TODAY + timedelta(hours=1)
 WEEK = (MONDAY - timedelta(days=1), MONDAY + timedelta(days=14))
 
 
@@ -47,8 +45,11 @@ def ledger(ingest_client):
 def test_refresh_counts_what_the_ledger_holds(ledger):
     result = refresh(now=NOW)
     assert (result.transactions, result.changed) == (2, 2)
-    # Only B is left in the feed: due again when its month-end cut-off passes.
-    assert [e.due_at.date().isoformat() for e in ChangedTransaction.objects.all()] == ["2026-12-04"]
+    # Only B is left in the feed: due again when its month-end cut-off passes, at the end
+    # of December's third business day in the calendar's zone.
+    zone = calendars.for_region(calendars.load(), "").zone
+    due = [e.due_at.astimezone(zone) for e in ChangedTransaction.objects.all()]
+    assert [(d.date().isoformat(), d.time()) for d in due] == [("2026-12-04", time(0))]
     got = figures()
     assert got["started"] == [2, Decimal("1550.00")]  # 1000 USD + 500 EUR at 1.10
     assert got["failed"] == [1, Decimal("550.00")]
