@@ -83,12 +83,13 @@ class _Batch:
         self.txns = {
             t.id: t for t in Transaction.objects.filter(id__in=txn_ids).select_related("state")
         }
+        # Event ids are unique per flow, so an event is found by its transaction and id.
         event_ids = {c.event_id for c in changes if c.event_id}
         self.events = {
-            e["event_id"]: e
-            for e in Event.objects.filter(event_id__in=event_ids).values(
-                "event_id", "status", "flow_id"
-            )
+            (e["transaction_id"], e["event_id"]): e
+            for e in Event.objects.filter(
+                transaction_id__in=txn_ids, event_id__in=event_ids
+            ).values("transaction_id", "event_id", "status", "flow_id")
         }
         self.live: dict[tuple[int, int], ExceptionCase] = {
             (c.transaction_id, c.stage_id): c
@@ -137,11 +138,11 @@ class _Batch:
             case.event_id = change.event_id or case.event_id
             self._bump(case, change)
             return
-        event = self.events.get(change.event_id, {})
+        event = self.events.get((change.transaction_id, change.event_id), {})
         self._open(change, change.stage_id, CaseKind.FAILED, event.get("flow_id"))
 
     def _stuck(self, change: StatusChange) -> None:
-        event = self.events.get(change.event_id, {})
+        event = self.events.get((change.transaction_id, change.event_id), {})
         stage_id = waiting_stage_id(
             change.journey_id, change.stage_id, event.get("status") == "succeeded"
         )

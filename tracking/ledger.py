@@ -159,21 +159,39 @@ def _load_states(correlation_ids: list[str]) -> dict[str, LedgerState]:
     return states
 
 
-def _known_hashes(ids: list[str], with_letters: bool) -> dict[str, str]:
-    """Content hash of each of these event ids already recorded (or waiting as a letter)."""
+def _known_hashes(keys: list[tuple[int | None, str]], with_letters: bool) -> dict[tuple, str]:
+    """Content hash of each (flow id, event id) already recorded (or waiting as a letter).
+
+    Event ids are the flows' own: the same id from two flows names two events.
+    """
+    if not keys:
+        return {}
     if connection.vendor == "postgresql":
-        sql = "SELECT event_id, content_hash FROM tracking_event WHERE event_id = ANY(%s)"
+        flows, ids = [k[0] for k in keys], [k[1] for k in keys]
+        sql = (
+            "SELECT e.flow_id, e.event_id, e.content_hash FROM tracking_event e "
+            "JOIN unnest(%s::int[], %s::text[]) AS k(flow_id, event_id) "
+            "ON e.flow_id = k.flow_id AND e.event_id = k.event_id"
+        )
+        params: list[object] = [flows, ids]
         if with_letters:
             sql += (
-                " UNION ALL SELECT event_id, content_hash FROM tracking_deadletter"
-                " WHERE event_id = ANY(%s) AND resolved_at IS NULL"
+                " UNION ALL SELECT d.flow_id, d.event_id, d.content_hash FROM tracking_deadletter d"
+                " JOIN unnest(%s::int[], %s::text[]) AS k(flow_id, event_id)"
+                " ON d.flow_id = k.flow_id AND d.event_id = k.event_id"
+                " WHERE d.resolved_at IS NULL"
             )
-        return dict(pg_query(sql, [ids, ids] if with_letters else [ids]))
-    known = dict(Event.objects.filter(event_id__in=ids).values_list("event_id", "content_hash"))
+            params += [flows, ids]
+        return {(flow, event_id): h for flow, event_id, h in pg_query(sql, params)}
+    wanted = set(keys)
+    ids = list({k[1] for k in keys})
+    rows = list(
+        Event.objects.filter(event_id__in=ids).values_list("flow_id", "event_id", "content_hash")
+    )
     if with_letters:
         letters = DeadLetter.objects.filter(event_id__in=ids, resolved_at__isnull=True)
-        known.update(letters.values_list("event_id", "content_hash"))
-    return known
+        rows += letters.values_list("flow_id", "event_id", "content_hash")
+    return {(f, e): h for f, e, h in rows if (f, e) in wanted}
 
 
 def _place(
@@ -323,14 +341,14 @@ def record(
     # 1. Duplicates, against this batch and what is stored (events and waiting letters).
     trusted = known_new and _attempt.get() == 0
     if trusted:
-        known: dict[str, str] = {}
+        known: dict[tuple, str] = {}
     else:
-        known = _known_hashes(list({e.event_id for e in events}), write_dead_letters)
+        known = _known_hashes(list({e.key for e in events}), write_dead_letters)
     fresh: list[int] = []
     for index, event in enumerate(events):
-        seen = known.get(event.event_id)
+        seen = known.get(event.key)
         if seen is None:
-            known[event.event_id] = hashes[index]
+            known[event.key] = hashes[index]
             fresh.append(index)
         elif seen == hashes[index]:
             result.outcomes[index] = Outcome(DUPLICATE)
@@ -430,7 +448,11 @@ def record(
             raise ConcurrentWrite("an event id thought new was recorded already") from exc
     else:
         inserted = upsert(
-            Event, _EVENT_COLUMNS, event_rows, conflict=["event_id"], returning=["event_id"]
+            Event,
+            _EVENT_COLUMNS,
+            event_rows,
+            conflict=["flow", "event_id"],
+            returning=["event_id"],
         )
         if len(inserted) != len(event_rows):
             raise ConcurrentWrite("an event id was recorded by another request meanwhile")
@@ -454,7 +476,7 @@ def record(
             DeadLetter,
             _LETTER_COLUMNS,
             letters,
-            conflict=["event_id"],
+            conflict=["flow", "event_id"],
             conflict_where="resolved_at IS NULL",
         )
     return result

@@ -51,6 +51,11 @@ class IncomingEvent:
     span_id: str = ""
 
     @property
+    def key(self) -> tuple[int | None, str]:
+        """The idempotency key: event ids are unique within their flow."""
+        return (self.flow_id, self.event_id)
+
+    @property
     def stamp(self) -> str:
         """occurred_at in the canonical text form, computed once (it is compared often)."""
         cached = self.__dict__.get("_stamp")

@@ -25,9 +25,10 @@ class DeadLetter(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            # One waiting letter per event_id: resends of an unplaced event are duplicates.
+            # One waiting letter per flow's event_id: resends of an unplaced event are
+            # duplicates.
             models.UniqueConstraint(
-                fields=["event_id"],
+                fields=["flow", "event_id"],
                 name="deadletter_unresolved_event",
                 condition=models.Q(resolved_at__isnull=True),
             ),

@@ -132,7 +132,9 @@ class TransactionState(models.Model):
 class Event(models.Model):
     """One status report of a flow about one stage of one transaction. Immutable."""
 
-    event_id = models.CharField(max_length=200, unique=True)
+    # Unique per flow (Meta.constraints): each flow makes its own ids, and one flow's ids
+    # neither collide with nor reveal another's.
+    event_id = models.CharField(max_length=200)
     # Single-column FK indexes are left out where a composite index covers the look-ups:
     # every index is paid for on each ingested row.
     transaction = models.ForeignKey(
@@ -157,6 +159,9 @@ class Event(models.Model):
     content_hash = models.CharField(max_length=64)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "event_id"], name="event_flow_event_id"),
+        ]
         indexes = [
             models.Index(fields=["transaction", "occurred_at"], name="event_txn_time"),
             # A flow's recent failures (the flow page): failed reports only, so the cost on
