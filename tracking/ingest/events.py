@@ -5,10 +5,12 @@ each, so it must cost microseconds. The OpenAPI description of the same shape li
 ``tracking.api.serializers.EventInSerializer``.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import orjson
+import pycountry
 from django.conf import settings
 from django.utils import timezone
 
@@ -27,6 +29,9 @@ CENT = Decimal("0.01")
 FACT_LENGTH = {name: Transaction._meta.get_field(name).max_length for name in TEXT_FACTS}
 NUL = "\x00"
 MAX_AMOUNT = Decimal("9999999999999999.99")
+# A decimal string: digits with an optional fraction and exponent, as JSON writes numbers.
+DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
 class Invalid(ValueError):
@@ -79,25 +84,38 @@ def money(value: object, name: str = "amount") -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise Invalid(f"{name} must be a number or a decimal string")
+    if isinstance(value, str) and not DECIMAL.fullmatch(value.strip()):
+        # Decimal() also reads "1_000", " NaN", "Infinity": not what a ledger takes as money.
+        raise Invalid(f'{name} {_short(value)} is not a number (write it as "1250.00")')
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation as exc:
         raise Invalid(f"{name} {value!r} is not a number") from exc
     if not amount.is_finite():
         raise Invalid(f"{name} {value!r} is not a finite number")
-    if amount != amount.quantize(CENT):
-        raise Invalid(f"{name} {value!r} has more than 2 decimal places")
-    if abs(amount) > MAX_AMOUNT:
-        raise Invalid(f"{name} {value!r} is too large")
-    return amount.quantize(CENT)
+    # The size before the cents: quantizing 1e26 to cents needs more digits than the
+    # decimal context has, and raises.
+    if amount.copy_abs() > MAX_AMOUNT:
+        raise Invalid(f"{name} {_short(value)} is larger than the ledger holds ({MAX_AMOUNT})")
+    cents = amount.quantize(CENT)
+    if amount != cents:
+        raise Invalid(f"{name} {_short(value)} has more than 2 decimal places")
+    return cents
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def currency(value: object) -> str:
+    """An ISO 4217 code the FX tables can know: "XYZ" is three letters, not a currency."""
     if value is None or value == "":
         return ""
-    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
-        raise Invalid(f"currency {value!r} is not a 3-letter ISO 4217 code")
-    return value.strip().upper()
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if len(code) != 3 or code not in CURRENCIES:
+        raise Invalid(f"currency {_short(value)} is not an ISO 4217 currency code (e.g. EUR)")
+    return code
 
 
 def json_object(value: object, name: str) -> dict:
@@ -126,7 +144,7 @@ def parse_event(item: object, key_flow_id: int, key_flow_slug: str) -> IncomingE
     if not isinstance(item, dict):
         raise Invalid("each event must be a JSON object")
     status = item.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         raise Invalid(f"status must be one of started, succeeded, failed (got {status!r})")
     flow = text(item, "flow", MAX_LABEL)
     if flow and flow != key_flow_slug:

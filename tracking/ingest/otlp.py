@@ -16,6 +16,7 @@ C2C_PREFIX = "c2c."
 ZERO_TRACE = "0" * 32
 ZERO_SPAN = "0" * 16
 MAX_NAME = 500
+MAX_SERVICE = 200
 MAX_KIND = 5  # SPAN_KIND_CONSUMER
 MAX_STATUS = 2  # STATUS_CODE_ERROR
 INT64 = (-(2**63), 2**63 - 1)
@@ -62,6 +63,12 @@ class SpanRecord:
         if not (0 <= self.kind <= MAX_KIND and 0 <= self.status_code <= MAX_STATUS):
             return f"span {self.span_id}: unknown kind or status code"
         return ""
+
+
+def _service(resource: dict) -> str:
+    # service.name is a string by the semantic conventions; anything else names no service.
+    name = resource.get("service.name", "")
+    return name[:MAX_SERVICE] if isinstance(name, str) else ""
 
 
 def _with_resource(span_attrs: dict, resource: dict) -> dict:
@@ -117,7 +124,7 @@ def decode_protobuf(body: bytes) -> list[SpanRecord]:
     records = []
     for resource_spans in request.resource_spans:
         resource = _pb_attributes(resource_spans.resource.attributes)
-        service = str(resource.get("service.name", ""))[:200]
+        service = _service(resource)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 records.append(
@@ -149,13 +156,17 @@ def _get(obj: dict, camel: str, snake: str, default=None):
 
 
 def _json_value(value: object) -> object:
+    """One AnyValue. Each kind must carry its own JSON type: a map where a string belongs
+    would be stored as it is, NUL characters and all, past the checks strings get."""
     if not isinstance(value, dict):
         raise MalformedExport("attribute value must be an AnyValue object")
     if "stringValue" in value or "string_value" in value:
-        text = _get(value, "stringValue", "string_value")
-        return _text(text) if isinstance(text, str) else text
+        return _json_text(_get(value, "stringValue", "string_value", ""), "stringValue")
     if "boolValue" in value or "bool_value" in value:
-        return _get(value, "boolValue", "bool_value")
+        flag = _get(value, "boolValue", "bool_value", False)
+        if not isinstance(flag, bool):
+            raise MalformedExport(f"boolValue {flag!r} is not true or false")
+        return flag
     if "intValue" in value or "int_value" in value:
         number = _int(_get(value, "intValue", "int_value"), "intValue")
         if not INT64[0] <= number <= INT64[1]:
@@ -163,19 +174,33 @@ def _json_value(value: object) -> object:
         return number
     if "doubleValue" in value or "double_value" in value:
         raw = _get(value, "doubleValue", "double_value")
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise MalformedExport(f"doubleValue {raw!r} is not a number")
         try:
             return float(raw)
         except (TypeError, ValueError) as exc:
             raise MalformedExport(f"doubleValue {raw!r} is not a number") from exc
     if "arrayValue" in value or "array_value" in value:
-        inner = _get(value, "arrayValue", "array_value", {})
+        inner = _object(_get(value, "arrayValue", "array_value", {}), "arrayValue")
         return [_json_value(v) for v in _list(inner.get("values"))]
     if "kvlistValue" in value or "kvlist_value" in value:
-        inner = _get(value, "kvlistValue", "kvlist_value", {})
+        inner = _object(_get(value, "kvlistValue", "kvlist_value", {}), "kvlistValue")
         return _json_attributes(inner.get("values"))
     if "bytesValue" in value or "bytes_value" in value:
-        return _get(value, "bytesValue", "bytes_value")
+        return _json_text(_get(value, "bytesValue", "bytes_value", ""), "bytesValue")
     return None
+
+
+def _json_text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedExport(f"{name} must be a JSON string")
+    return _text(value)
+
+
+def _object(value: object, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise MalformedExport(f"{name} must be a JSON object")
+    return value
 
 
 def _list(value: object) -> list:
@@ -227,7 +252,7 @@ def decode_json(body: bytes) -> list[SpanRecord]:
     try:
         for resource_spans in _list(_get(document, "resourceSpans", "resource_spans")):
             resource = _json_attributes((resource_spans.get("resource") or {}).get("attributes"))
-            service = str(resource.get("service.name", ""))[:200]
+            service = _service(resource)
             for scope_spans in _list(_get(resource_spans, "scopeSpans", "scope_spans")):
                 for span in _list(scope_spans.get("spans")):
                     status = span.get("status") or {}
@@ -236,13 +261,13 @@ def decode_json(body: bytes) -> list[SpanRecord]:
                             _hex_id(_get(span, "traceId", "trace_id"), "traceId"),
                             _hex_id(_get(span, "spanId", "span_id"), "spanId"),
                             _hex_id(_get(span, "parentSpanId", "parent_span_id"), "parentSpanId"),
-                            _text(str(span.get("name", ""))[:MAX_NAME]),
+                            _json_text(span.get("name") or "", "name")[:MAX_NAME],
                             _int(span.get("kind", 0), "kind"),
                             service,
                             _int(_get(span, "startTimeUnixNano", "start_time_unix_nano"), "time"),
                             _int(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "time"),
                             _int(status.get("code", 0), "status.code"),
-                            _text(str(status.get("message", ""))),
+                            _json_text(status.get("message") or "", "status.message"),
                             _with_resource(_json_attributes(span.get("attributes")), resource),
                         )
                     )

@@ -20,7 +20,7 @@ from ..bulk import insert, pg_query, register_staging, upsert
 from ..models import Span
 from ..projection import TEXT_FACTS, IncomingEvent
 from ..timefmt import from_unix_nanos
-from .events import FACT_LENGTH, MAX_CLOCK_SKEW, Invalid, currency, money
+from .events import FACT_LENGTH, MAX_CLOCK_SKEW, MAX_ID, MAX_LABEL, Invalid, currency, money
 from .otlp import SpanRecord
 
 STATUS_ERROR = 2
@@ -75,6 +75,29 @@ def _attr(attributes: dict, name: str) -> str:
 
 
 _FACT_KEYS = tuple((name, "c2c." + name, FACT_LENGTH[name]) for name in TEXT_FACTS)
+# The c2c.* attributes that name a transaction or its step, with the longest value of each
+# (the events API's): cut to fit, a correlation ID would name another transaction.
+_ID_LIMITS = {"c2c.correlation_id": MAX_ID, "c2c.journey": MAX_LABEL, "c2c.stage": MAX_LABEL}
+_TEXT_KEYS = (*_ID_LIMITS, *(key for _, key, _ in _FACT_KEYS))
+
+
+def label_problem(attributes: dict) -> str:
+    """Why these c2c.* attributes cannot describe a transaction, or an empty string.
+
+    A string or an integer (an id sent as a number) is taken; a list, a map or a boolean
+    is refused rather than stored as its Python repr. Descriptive facts (customer,
+    region...) longer than their column are cut, as they always were; ids are refused.
+    """
+    for key in _TEXT_KEYS:
+        value = attributes.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return f"{key} must be a string"
+        limit = _ID_LIMITS.get(key)
+        if limit is not None and len(str(value).strip()) > limit:
+            return f"{key} is longer than {limit} characters"
+    return ""
 
 
 def _facts(attributes: dict) -> dict[str, str]:
@@ -107,8 +130,8 @@ def span_event(
     return IncomingEvent(
         event_id=f"span:{trace_id}:{span_id}",
         correlation_id=correlation_id,
-        journey=_attr(attributes, "journey")[:100],
-        stage=_attr(attributes, "stage")[:100],
+        journey=_attr(attributes, "journey"),
+        stage=_attr(attributes, "stage"),
         status="failed" if failed else "succeeded",
         occurred_at=end_time,
         flow_id=flow_id,
@@ -141,7 +164,7 @@ def _correlations(records: list[SpanRecord]) -> dict[str, str]:
     the earliest stored span of the trace naming one."""
     by_trace: dict[str, tuple[int, str, str]] = {}
     for record in records:
-        cid = _attr(record.attributes, "correlation_id")[:200]
+        cid = _attr(record.attributes, "correlation_id")
         if cid:
             candidate = (record.start_nanos, record.span_id, cid)
             held = by_trace.get(record.trace_id)
@@ -170,15 +193,46 @@ def _correlations(records: list[SpanRecord]) -> dict[str, str]:
     return found
 
 
+Key = tuple[str, str]  # (trace_id, span_id)
+
+
 def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
-    """Validate, store and project one export. Durable on return."""
+    """Validate, store and project one export. Durable on return.
+
+    Written in parts of at most ``SPAN_WRITE_TRACES`` traces, each its own database
+    transaction: each trace takes a lock slot until its part commits, and PostgreSQL's lock
+    table is small (max_locks_per_transaction x max_connections, 6,400 by default), so an
+    export of 14,000 traces in one transaction failed every time it was sent. A part that
+    fails leaves the parts before it stored; the client's retry finds those spans stored
+    and their events recorded, and counts them once.
+    """
     result = SpanResult()
     received_at = timezone.now()
+    unique, reported = _validate(records, flow_id, received_at, result)
+    for part in _parts(unique, settings.SPAN_WRITE_TRACES):
+        outcomes, own_count = ledger.run_atomic(
+            lambda part=part: _write(part, reported, flow_id, received_at)
+        )
+        # Only this export's spans count as its rejections; an adopted orphan came earlier.
+        for outcome in outcomes[:own_count]:
+            if outcome.kind == ledger.ERROR:
+                result.reject(outcome.detail)
+    result.accepted = len(records) - result.rejected
+    return result
+
+
+def _validate(
+    records: list[SpanRecord], flow_id: int, received_at: datetime, result: SpanResult
+) -> tuple[dict[Key, SpanRecord], dict[Key, IncomingEvent]]:
+    """The export's valid spans, once each, and the events of those that report a stage;
+    each refused span counted in ``result`` with its reason."""
     latest_end = int((received_at + MAX_CLOCK_SKEW).timestamp() * 1e9)
-    unique: dict[tuple[str, str], SpanRecord] = {}
-    reported: dict[tuple[str, str], IncomingEvent] = {}
+    unique: dict[Key, SpanRecord] = {}
+    reported: dict[Key, IncomingEvent] = {}
     for record in records:
         problem = record.problem(latest_end)
+        if not problem and (problem := label_problem(record.attributes)):
+            problem = f"span {record.span_id}: {problem}"
         if problem:
             result.reject(problem)
             continue
@@ -205,67 +259,98 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
                 result.reject(f"span {record.span_id}: {exc}")
                 continue
         unique[key] = record
+    return unique, reported
 
-    def write() -> tuple[list[ledger.Outcome], int]:
-        _lock_traces(list({trace_id for trace_id, _ in unique}))
-        by_trace = _correlations(list(unique.values()))
-        rows, events = [], {}
-        for key, record in unique.items():
-            attrs = record.attributes
-            cid = _attr(attrs, "correlation_id")[:200] or by_trace.get(record.trace_id, "")
-            event = reported.get(key)
-            if event is not None and cid:
-                event.correlation_id = cid
-                events[key] = event
-            rows.append(
-                (
-                    record.trace_id,
-                    record.span_id,
-                    record.parent_span_id,
-                    record.name,
-                    record.kind,
-                    record.service_name,
-                    from_unix_nanos(record.start_nanos),
-                    from_unix_nanos(record.end_nanos),
-                    record.status_code,
-                    record.status_message,
-                    flow_id,
-                    cid,
-                    "" if event is None else event.journey,
-                    "" if event is None else event.stage,
-                    attrs,
-                    received_at,
-                )
-            )
-        try:
-            # Fast path: an export is almost always new. A resent one (an exporter's retry)
-            # fails on the unique (trace_id, span_id) and is written again below, skipping
-            # the spans already stored.
-            with transaction.atomic():
-                insert(Span, _SPAN_COLUMNS, rows)
-            inserted = [(row[0], row[1]) for row in rows]
-        except IntegrityError:
-            inserted = upsert(
-                Span,
-                _SPAN_COLUMNS,
-                rows,
-                conflict=["trace_id", "span_id"],
-                returning=["trace_id", "span_id"],
-            )
-        own = [events[key] for key in map(tuple, inserted) if key in events]
-        todo = own + _adopt_orphans(by_trace, flow_id)
-        if not todo:
-            return [], 0
-        outcomes = ledger.record(todo, received_at=received_at, known_new=True).outcomes
-        return outcomes, len(own)
 
-    outcomes, own_count = ledger.run_atomic(write)
-    # Only this export's spans count as its rejections; an adopted orphan came earlier.
-    for outcome in outcomes[:own_count]:
-        if outcome.kind == ledger.ERROR:
-            result.reject(outcome.detail)
-    result.accepted = len(records) - result.rejected
-    return result
+def _parts(unique: dict[Key, SpanRecord], traces: int) -> list[dict[Key, SpanRecord]]:
+    """The spans in parts of at most ``traces`` whole traces (a trace is never split: its
+    spans find their correlation ID among each other)."""
+    by_trace: dict[str, dict[Key, SpanRecord]] = {}
+    for key, record in unique.items():
+        by_trace.setdefault(key[0], {})[key] = record
+    groups = list(by_trace.values())
+    parts = []
+    for start in range(0, len(groups), traces):
+        part: dict[Key, SpanRecord] = {}
+        for group in groups[start : start + traces]:
+            part.update(group)
+        parts.append(part)
+    return parts
+
+
+def _write(
+    part: dict[Key, SpanRecord],
+    reported: dict[Key, IncomingEvent],
+    flow_id: int,
+    received_at: datetime,
+) -> tuple[list[ledger.Outcome], int]:
+    """Store one part's spans and record the events they and adopted orphans report.
+
+    Returns the ledger's outcomes, this export's own events first, and how many are its own.
+    """
+    _lock_traces(list({trace_id for trace_id, _ in part}))
+    by_trace = _correlations(list(part.values()))
+    rows, events = [], {}
+    for key, record in part.items():
+        cid = _attr(record.attributes, "correlation_id") or by_trace.get(record.trace_id, "")
+        event = reported.get(key)
+        if event is not None and cid:
+            event.correlation_id = cid
+            events[key] = event
+        rows.append(_span_row(record, event, cid, flow_id, received_at))
+    inserted = _store(rows)
+    own = [events[key] for key in map(tuple, inserted) if key in events]
+    todo = own + _adopt_orphans(by_trace, flow_id)
+    if not todo:
+        return [], 0
+    outcomes = ledger.record(todo, received_at=received_at, known_new=True).outcomes
+    return outcomes, len(own)
+
+
+def _span_row(
+    record: SpanRecord,
+    event: IncomingEvent | None,
+    cid: str,
+    flow_id: int,
+    received_at: datetime,
+) -> tuple:
+    return (
+        record.trace_id,
+        record.span_id,
+        record.parent_span_id,
+        record.name,
+        record.kind,
+        record.service_name,
+        from_unix_nanos(record.start_nanos),
+        from_unix_nanos(record.end_nanos),
+        record.status_code,
+        record.status_message,
+        flow_id,
+        cid,
+        "" if event is None else event.journey,
+        "" if event is None else event.stage,
+        record.attributes,
+        received_at,
+    )
+
+
+def _store(rows: list[tuple]) -> list[tuple]:
+    """Insert span rows; the (trace_id, span_id) of those that were new."""
+    try:
+        # Fast path: an export is almost always new. A resent one (an exporter's retry)
+        # fails on the unique (trace_id, span_id) and is written again below, skipping
+        # the spans already stored.
+        with transaction.atomic():
+            insert(Span, _SPAN_COLUMNS, rows)
+        return [(row[0], row[1]) for row in rows]
+    except IntegrityError:
+        return upsert(
+            Span,
+            _SPAN_COLUMNS,
+            rows,
+            conflict=["trace_id", "span_id"],
+            returning=["trace_id", "span_id"],
+        )
 
 
 def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent]:
