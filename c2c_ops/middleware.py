@@ -10,6 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from tracking.ledger import ConcurrentWrite
 
 log = logging.getLogger(__name__)
+REFUSED = (
+    "A value cannot be stored: the database refused it. Nothing in this request was "
+    "recorded; the server log names the value."
+)
 
 
 class DatabaseUnavailableMiddleware:
@@ -30,13 +34,19 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, DataError):
             # A value validation let through and the database refused: the same request
             # would fail again, so it is not worth a retry.
+            # The database's message names tables and columns: the log keeps it.
             log.error("value refused by the database on %s: %s", request.path, exception)
-            return JsonResponse({"detail": f"A value cannot be stored: {exception}"}, status=400)
+            return JsonResponse({"detail": REFUSED}, status=400)
         if isinstance(exception, ConcurrentWrite):
             log.warning("gave up a contended write on %s: %s", request.path, exception)
             detail = "Too many concurrent writes to the same transaction; retry later."
         elif isinstance(exception, OperationalError | InterfaceError):
-            log.warning("database unavailable for %s: %s", request.path, type(exception).__name__)
+            log.warning(
+                "database unavailable for %s: %s: %s",
+                request.path,
+                type(exception).__name__,
+                str(exception).strip(),
+            )
             detail = "The ledger database is unavailable; retry later."
         else:
             return None

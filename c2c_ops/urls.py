@@ -20,3 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboards.urls")),
 ]
+
+handler400 = "c2c_ops.errors.bad_request"
+handler403 = "c2c_ops.errors.forbidden"
+handler404 = "c2c_ops.errors.not_found"
+handler500 = "c2c_ops.errors.server_error"

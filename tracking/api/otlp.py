@@ -24,6 +24,12 @@ from ..ingest.otlp import MalformedExport, decode
 from ..keys import bearer_key, verify
 from ..ledger import ConcurrentWrite
 
+# The database's own message names tables and columns: the log keeps it, not the answer.
+REFUSED = (
+    "a value cannot be stored: the database refused it; nothing in this export was "
+    "recorded, and the server log names the value"
+)
+
 log = logging.getLogger(__name__)
 
 PROTOBUF = "application/x-protobuf"
@@ -58,7 +64,8 @@ def _read_body(request: HttpRequest) -> bytes:
     except ValueError:
         declared = 0
     if declared > limit:
-        raise BodyTooLarge(f"body of {declared} bytes exceeds the {limit}-byte limit")
+        # No byte count: a chunked body was read only to one byte past the limit.
+        raise BodyTooLarge(f"body exceeds the {limit}-byte limit; send smaller batches")
     raw = request.read(limit + 1)
     if len(raw) > limit:
         raise BodyTooLarge(f"body exceeds the {limit}-byte limit")
@@ -120,7 +127,11 @@ def export_traces(request: HttpRequest) -> HttpResponse:
             return _error(reply_type, 400, str(exc))
         result = spans.ingest(records, api_key.flow_id)
     except (OperationalError, InterfaceError, ConcurrentWrite) as exc:
-        log.warning("ingest unavailable, client told to retry: %s", type(exc).__name__)
+        log.warning(
+            "ingest unavailable, client told to retry: %s: %s",
+            type(exc).__name__,
+            str(exc).strip(),
+        )
         return _error(
             reply_type,
             503,
@@ -129,7 +140,7 @@ def export_traces(request: HttpRequest) -> HttpResponse:
         )
     except DataError as exc:
         log.error("value refused by the database on /v1/traces: %s", exc)
-        return _error(reply_type, 400, f"a value cannot be stored: {exc}")
+        return _error(reply_type, 400, REFUSED)
 
     response = ExportTraceServiceResponse()
     if result.rejected:
