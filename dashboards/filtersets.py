@@ -31,7 +31,8 @@ def _valid_window(value: str) -> None:
     try:
         parse_window(value)
     except BadQuery as exc:
-        raise ValidationError(str(exc)) from exc
+        # As params, not the message: filter errors are %-formatted, and the value may hold "%".
+        raise ValidationError("%(reason)s", params={"reason": str(exc)}) from exc
 
 
 class ExplorerFilterSet(TransactionFilterSet):

@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from tracking.filtersets import StrictBooleanFilter
 from tracking.models import Flow
 
 from .models import CaseKind, CaseStatus, ExceptionCase, TeamMember
@@ -25,10 +26,10 @@ class CaseFilterSet(django_filters.FilterSet):
     team = django_filters.CharFilter()
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
-    mine = django_filters.BooleanFilter(method="filter_mine", label="Owned by me")
-    unassigned = django_filters.BooleanFilter(method="filter_unassigned", label="No owner")
-    my_team = django_filters.BooleanFilter(method="filter_my_team", label="My teams")
-    awaiting_approval = django_filters.BooleanFilter(
+    mine = StrictBooleanFilter(method="filter_mine", label="Owned by me")
+    unassigned = StrictBooleanFilter(method="filter_unassigned", label="No owner")
+    my_team = StrictBooleanFilter(method="filter_my_team", label="My teams")
+    awaiting_approval = StrictBooleanFilter(
         method="filter_awaiting", label="A replay awaits approval"
     )
 

@@ -1,9 +1,46 @@
-"""One FilterSet for the transactions API and (later) the transactions page."""
+"""One FilterSet for the transactions API and the transactions page; a strict yes/no filter."""
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from .models import Transaction, TransactionStatus
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (1/0, yes/no); anything else is an error, not "no filter".
+
+    django-filter's BooleanFilter reads ``stuck=maybe`` as absent and lists everything: a
+    client that misspelt the value then acts on rows it did not ask for.
+    """
+
+    widget = forms.TextInput
+    TRUE = frozenset({"true", "1", "yes", "on"})
+    FALSE = frozenset({"false", "0", "no", "off"})
+
+    def to_python(self, value: object) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        if value is None or value == "":
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        # The value goes in params: django-filter formats the message with them, and a
+        # "%" in the value itself would break that.
+        raise ValidationError(
+            "%(value)r is not true or false", code="invalid", params={"value": value}
+        )
+
+    def validate(self, value: object) -> None:
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class TransactionFilterSet(django_filters.FilterSet):
@@ -18,7 +55,7 @@ class TransactionFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter()
     business_unit = django_filters.CharFilter()
     legal_entity = django_filters.CharFilter()
-    stuck = django_filters.BooleanFilter(method="filter_stuck")
+    stuck = StrictBooleanFilter(method="filter_stuck")
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
     q = django_filters.CharFilter(

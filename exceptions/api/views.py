@@ -5,10 +5,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from tracking.api.auth import CanOperate, CanRead
+from tracking.api.pagination import Cursor
 
 from .. import actions, bulk, replay
 from ..actions import Conflict, Invalid
@@ -25,13 +25,6 @@ from .serializers import (
     ReplaySerializer,
     SnoozeIn,
 )
-
-
-class Newest(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class Conflicted(ValidationError):
@@ -62,7 +55,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     """Exception cases, newest first; filter by status, correlation_id, flow, owner, team."""
 
     filterset_class = CaseFilterSet
-    pagination_class = Newest
+    pagination_class = Cursor
     queryset = ExceptionCase.objects.select_related(
         "journey", "stage", "flow", "owner"
     ).prefetch_related(Prefetch("replays", Replay.objects.select_related("stage", "flow")))
@@ -176,7 +169,7 @@ class ReplayViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Replays, newest first; approve or reject those awaiting a second operator."""
 
     serializer_class = ReplaySerializer
-    pagination_class = Newest
+    pagination_class = Cursor
     queryset = Replay.objects.select_related("stage", "flow")
     filterset_fields = ["status", "correlation_id"]
 

@@ -4,8 +4,6 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ParseError
-from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +12,8 @@ from ..filtersets import TransactionFilterSet
 from ..ingest.events import Invalid, parse_event
 from ..models import Transaction
 from .auth import CanIngest, CanRead, FlowKeyAuthentication
+from .pagination import Cursor
+from .parsers import JSONParser
 from .serializers import (
     EventInSerializer,
     IngestResultSerializer,
@@ -95,20 +95,13 @@ def _event_id(item: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class TransactionCursor(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
 class TransactionListView(generics.ListAPIView):
     """The ledger, newest first, filtered like the transactions page."""
 
     permission_classes = [CanRead]
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilterSet
-    pagination_class = TransactionCursor
+    pagination_class = Cursor
     queryset = Transaction.objects.select_related("journey", "current_stage", "flow", "state")
 
 
