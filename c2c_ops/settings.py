@@ -242,6 +242,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API reads JSON only (docs/api.md); the pages post their forms to their own views.
+    "DEFAULT_PARSER_CLASSES": ["tracking.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -256,6 +258,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "c2c_ops.openapi.complete",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TransactionStatusEnum": "tracking.models.TransactionStatus.choices",
         "EventStatusEnum": "tracking.models.EventStatus.choices",
@@ -268,6 +274,9 @@ SPECTACULAR_SETTINGS = {
 # Upper bound of a request body, compressed or inflated, on /v1/traces and /api/v1/events.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 INGEST_MAX_EVENTS = 1000
+# Traces written per database transaction of an OTLP export: each holds a lock slot until
+# its part commits (see tracking.ingest.spans.ingest).
+SPAN_WRITE_TRACES = env_int("SPAN_WRITE_TRACES", 500, minimum=1)
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 5, minimum=1)
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "USD").upper()
 # The SLA policy whose start-to-end times are "billing latency" in the summary.

@@ -56,7 +56,7 @@ class CaseSerializer(serializers.ModelSerializer):
     journey = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     flow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     currency = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     age_seconds = serializers.SerializerMethodField()
