@@ -79,7 +79,8 @@ class ChannelAdmin(AuditedAdmin):
 
         for channel in queryset:
             alert = alerts.test_alert(channel, Actor.of(request.user).name)
-            transaction.on_commit(lambda pk=alert.pk: send_alert.delay(pk))
+            # robust: with the broker down, the periodic sender still finds the alert.
+            transaction.on_commit(lambda pk=alert.pk: send_alert.delay(pk), robust=True)
         messages.success(
             request, f"Test messages queued for {queryset.count()} channel(s): see Notifications."
         )

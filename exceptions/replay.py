@@ -191,7 +191,9 @@ def _decide(actor: Actor, replay_id: object, *, approve: bool, reason: str) -> R
 def _enqueue(replay_id) -> None:
     from .tasks import send_replay
 
-    transaction.on_commit(lambda: send_replay.delay(str(replay_id)))
+    # robust: with the broker down, the replay is still recorded and the request still
+    # answers; beat's housekeeping sends due replays that no message announced.
+    transaction.on_commit(lambda: send_replay.delay(str(replay_id)), robust=True)
 
 
 # --- Sending -----------------------------------------------------------------------------

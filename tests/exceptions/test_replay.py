@@ -2,6 +2,7 @@
 
 import threading
 
+import kombu.pools
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -202,3 +203,42 @@ def test_sends_to_one_flow_are_rate_limited(ingest_client, operator, receiver):
     assert [o.outcome for o in outcomes] == ["sent", "sent", "rate limited"]
     assert 0 < outcomes[2].retry_in <= 60
     assert len(receiver.requests) == 2
+
+
+def use_broker(app, url: str) -> None:
+    """Point Celery at another broker: its connection and producer pools are rebuilt."""
+    app.conf.update(broker_url=url, task_publish_retry=False, broker_connection_timeout=1)
+    kombu.pools.reset()  # kombu keeps pools per connection in a registry of its own
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_asked_for_while_the_broker_is_down_is_kept_and_sent_later(
+    ingest_client, operator, receiver
+):
+    from c2c_ops.celery import app
+    from exceptions.tasks import housekeeping
+    from tests.conftest import session_client
+
+    case = failed_case(ingest_client, "SOW-DOWN")
+    real = app.conf.broker_url
+    # A broker nothing listens on: publishing fails at once, as with Redis stopped.
+    use_broker(app, "redis://127.0.0.1:9/0")
+    try:
+        response = session_client(operator).post(
+            f"/api/v1/exceptions/{case.pk}/replay", {"reason": "ERP is back"}, format="json"
+        )
+    finally:
+        use_broker(app, real)
+    assert response.status_code == 202
+    made = Replay.objects.get(case=case)
+    assert made.status == ReplayStatus.REQUESTED and not receiver.requests
+    # Beat's housekeeping finds it with no message to announce it (eager here: one process).
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        app.conf.task_always_eager = True
+        try:
+            housekeeping.run()
+        finally:
+            app.conf.task_always_eager = False
+    assert len(receiver.requests) == 1
