@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/c2c_ops
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test test-clock lint fmt bench-ingest bench-metrics bench-queue bench-dashboards clean
+.PHONY: setup demo serve test test-clock lint fmt bench-faults bench-ingest bench-metrics bench-queue bench-dashboards clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -51,6 +51,10 @@ lint: setup
 fmt: setup
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+## Faults under a bounded ingest load (restarts this machine's PostgreSQL and Redis).
+bench-faults: setup
+	.venv/bin/python bench/faults.py $(BENCH_ARGS)
 
 ## Ingest throughput against the raw COPY limit (PostgreSQL, gunicorn on loopback).
 bench-ingest: setup
