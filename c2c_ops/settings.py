@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboards.filterbar.context",
             ],
+            "libraries": {"display": "c2c_ops.display"},
         },
     },
 ]
