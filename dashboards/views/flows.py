@@ -9,10 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from c2c_ops.access import htmx_partial, needs, respond
-from exceptions.models import ACTIVE_STATUSES, ExceptionCase
 from tracking.models import Event, Flow
 
-from .. import filterbar
+from .. import extensions, filterbar
 from ..facts import latency_measures
 from ..models import SlaPolicy
 from ..queries import (
@@ -67,12 +66,7 @@ def flows_view(request):
     except BadQuery as exc:
         scope.errors.setdefault("window", []).append(str(exc))
         figures, spark = {}, {}
-    open_cases = dict(
-        ExceptionCase.objects.filter(status__in=ACTIVE_STATUSES)
-        .values_list("flow__slug")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    counters = extensions.flow_counts()
     rows = []
     for flow in Flow.objects.order_by("slug"):
         found = figures.get(flow.slug, {"measures": {}, "bins": {}})
@@ -85,7 +79,10 @@ def flows_view(request):
                 "reports": ok + bad,
                 "failure_rate": None if ok + bad == 0 else bad / (ok + bad),
                 "p95": percentile(found["bins"], 0.95),
-                "open_cases": open_cases.get(flow.slug, 0),
+                "counters": [
+                    {"n": counts.get(flow.slug, 0), "href": counter.link(flow.slug)}
+                    for counter, counts in counters
+                ],
                 "spark": spark.get(flow.slug, []),
                 "started_link": scope.link(
                     "/transactions/", flow=flow.slug, started_within=scope.window
@@ -95,6 +92,8 @@ def flows_view(request):
     context = {
         "scope": scope,
         "rows": rows,
+        "counter_headings": [counter.heading for counter, _ in counters],
+        "columns": 6 + len(counters),
         "bar": filterbar.choices(),
         "section": "flows",
     }
@@ -127,7 +126,7 @@ def flow_view(request, slug: str):
         "flow": flow,
         "scope": scope,
         "errors": errors,
-        "open_cases": ExceptionCase.objects.filter(flow=flow, status__in=ACTIVE_STATUSES).count(),
+        "counters": extensions.one_flow_counts(flow),
         "bar": filterbar.choices(),
         "bar_target": "#page-body",
         "section": "flows",

@@ -5,9 +5,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from c2c_ops.access import htmx_partial, needs, respond
-from exceptions.models import DigestSubscription
 
-from .. import filterbar, freshness, overview
+from .. import extensions, filterbar, freshness, overview
 from ..charts import figures as charts
 from ..queries import BadQuery
 from ..summary import latency_series, series
@@ -23,7 +22,7 @@ def overview_view(request):
         "scope": scope,
         "section": "overview",
         "every": TILES_EVERY,
-        "subscribed": DigestSubscription.objects.filter(user=request.user).exists(),
+        "panels": extensions.overview_panels(request),
     }
     try:
         found = overview.figures(scope.window, scope.filters, now)

@@ -1,5 +1,5 @@
 """One transaction: stage progress and SLA clock, timeline of spans and reports, amounts,
-attributes, its exceptions, replays and audit trail, and what an operator may do."""
+attributes; and the sections other apps add (its exceptions, replays and audit trail)."""
 
 from django.http import Http404
 from django.shortcuts import render
@@ -7,10 +7,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from c2c_ops.access import needs
-from exceptions.models import AuditEntry, ExceptionCase, Replay
 from tracking.models import Event, Span, Stage, Transaction
-from tracking.roles import user_scopes
 
+from .. import extensions
 from ..charts import figures as charts
 from ..models import RiskClock
 
@@ -65,11 +64,6 @@ def transaction_view(request, correlation_id: str):
             for e in events
         ],
     )
-    cases = list(
-        ExceptionCase.objects.filter(transaction=txn)
-        .select_related("stage", "owner")
-        .order_by("-id")
-    )
     context = {
         "txn": txn,
         "stages": _progress(txn),
@@ -78,14 +72,7 @@ def transaction_view(request, correlation_id: str):
         "events": events,
         "timeline": timeline,
         "spans_cut": len(spans) > MAX_SPANS,
-        "cases": cases,
-        "replays": Replay.objects.filter(transaction=txn)
-        .select_related("stage")
-        .order_by("-requested_at"),
-        "entries": AuditEntry.objects.filter(correlation_id=txn.correlation_id).order_by(
-            "-at", "-id"
-        )[:200],
-        "can_operate": "operate" in user_scopes(request.user),
+        "panels": extensions.transaction_panels(request, txn),
         "now": now,
         "section": "transactions",
     }
