@@ -197,7 +197,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from dashboards import risk, rollups
+    from dashboards import rebuild, risk
     from tracking.sweep import sweep
 
     if not args.reuse:
@@ -226,7 +226,7 @@ def main() -> None:
               f"in {time.perf_counter() - began:,.0f} s", flush=True)  # fmt: skip
         began = time.perf_counter()
         marked = sweep(now=now).marked
-        rollups.rebuild()
+        rebuild.rebuild()
         risk.snapshot(timezone.now())
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE dashboards_rollup")

@@ -13,18 +13,18 @@ from decimal import Decimal
 
 from tracking import journeys
 from tracking.bulk import insert, register_staging
-from tracking.ledger import (
-    _EVENT_COLUMNS,
-    _STATE_WRITE,
-    _TXN_WRITE,
-    _state_row,
-    _transaction_row,
-    content_hash,
+from tracking.ledger import content_hash
+from tracking.ledger_rows import (
+    EVENT_COLUMNS,
+    STATE_WRITE,
+    TXN_WRITE,
+    state_row,
+    transaction_row,
 )
 from tracking.models import Event, Flow, Transaction, TransactionState
 from tracking.projection import IncomingEvent, LedgerState, PlacedEvent, apply, finalize
 
-TXN_COLUMNS = ["id", *_TXN_WRITE]
+TXN_COLUMNS = ["id", *TXN_WRITE]
 register_staging(Transaction, TXN_COLUMNS)  # before the first connection: staging is per session
 
 FLOWS = {  # journey -> (flow slug, share of transactions)
@@ -138,8 +138,8 @@ def load(
         for number in range(first, min(first + chunk, total + 1)):
             journey, flow_id, _ = rng.choices(shares, weights)[0]
             state, events = one_transaction(number, journey, flow_id, now, rng)
-            txn_rows.append((number, *_transaction_row(state, now)))
-            state_rows.append(_state_row(number, state))
+            txn_rows.append((number, *transaction_row(state, now)))
+            state_rows.append(state_row(number, state))
             for ev in events:
                 stage = journey.by_slug[ev.stage]
                 event_rows.append(
@@ -164,8 +164,8 @@ def load(
                     )
                 )
         insert(Transaction, TXN_COLUMNS, txn_rows)
-        insert(TransactionState, _STATE_WRITE, state_rows)
-        insert(Event, _EVENT_COLUMNS, event_rows)
+        insert(TransactionState, STATE_WRITE, state_rows)
+        insert(Event, EVENT_COLUMNS, event_rows)
         written += len(event_rows)
         if progress:
             progress(first + len(txn_rows) - 1, written)

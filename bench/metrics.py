@@ -344,7 +344,7 @@ def load_and_rebuild(transactions: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from dashboards import risk, rollups
+    from dashboards import rebuild, risk
     from dashboards.models import Rollup
     from tracking.sweep import sweep
 
@@ -382,7 +382,7 @@ def load_and_rebuild(transactions: int) -> None:
     print(HEADER)
     with connection.cursor() as cursor:
         raw = raw_rebuild(cursor)
-    spent, result = timed(lambda: rollups.rebuild())
+    spent, result = timed(lambda: rebuild.rebuild())
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE dashboards_fact")
         cursor.execute("VACUUM ANALYZE dashboards_rollup")
@@ -420,7 +420,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from dashboards import risk, rollups
+    from dashboards import refresh, risk
     from dashboards.models import RiskSnapshot
     from tracking.ledger import record, run_atomic
     from tracking.models import FlowAPIKey
@@ -455,7 +455,7 @@ def main() -> None:
         raw = time.perf_counter() - began
     spent, _ = timed(lambda: sweep(now=now))
     row("stuck sweep, nothing late (every minute)", spent, raw)
-    spent, absorbed = timed(lambda: rollups.refresh(now=timezone.now(), fold=False))
+    spent, absorbed = timed(lambda: refresh.refresh(now=timezone.now(), fold=False))
     row("refresh after that sweep", spent, None, f"{absorbed.transactions:,} txns")
     fold_row()
 
@@ -468,7 +468,7 @@ def main() -> None:
             run_atomic(lambda batch=new[first : first + 500]: record(batch))
         recorded = time.perf_counter() - began
         print(f"(recorded {len(new):,} events in {recorded:.1f} s)")
-        spent, result = timed(lambda: rollups.refresh(now=timezone.now(), fold=False))
+        spent, result = timed(lambda: refresh.refresh(now=timezone.now(), fold=False))
         with connection.cursor() as cursor:
             if not ids:  # new transactions: their ids are known once recorded
                 cursor.execute(

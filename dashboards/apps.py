@@ -14,7 +14,7 @@ class DashboardsConfig(AppConfig):
     def ready(self) -> None:
         # Staging tables are made when a database session opens, for the shapes declared
         # by then: declare the rollups' before any session can open.
-        from . import rollups  # noqa: F401
+        from . import refresh, rollups  # noqa: F401
         from .models import SlaPolicy
 
         for signal in (post_save, post_delete):

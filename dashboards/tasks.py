@@ -4,14 +4,14 @@ import logging
 
 from celery import shared_task
 
-from . import risk, rollups
+from . import refresh, risk
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_rollups() -> int:
-    result = rollups.refresh()
+    result = refresh.refresh()
     if result.transactions:
         log.info(
             "rollups: %d transactions, %d changed, %d buckets recomputed, %d folded",

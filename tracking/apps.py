@@ -9,7 +9,8 @@ class TrackingConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from . import bulk, journeys, ledger, telemetry  # noqa: F401 - ledger declares staging
+        # The ledger's modules declare their staging tables as they are imported.
+        from . import bulk, feed, journeys, ledger, outbox, telemetry  # noqa: F401
         from .api import schema  # noqa: F401 - registers the OpenAPI auth extension
         from .ingest import spans  # noqa: F401 - declares its staging table
 

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import feed, outbox
 from .bulk import insert, pg_execute, pg_query
-from .ledger import CHANGE_COLUMNS, mark_changed
 from .models import StatusChange, Transaction, TransactionState, TransactionStatus
 
 BATCH = 5000
@@ -60,16 +60,11 @@ _MARK = (
 # snapshot taken after the mark, so with the stage a batch committed while the mark waited
 # for it: read in the mark's own statement, the outbox would name the stage before it.
 _RECORD = (
-    "WITH outbox AS (INSERT INTO tracking_statuschange (transaction_id, correlation_id, "
+    "WITH outbox AS (INSERT INTO tracking_statuschange (transaction_id, correlation_id, "  # noqa: S608
     "journey_id, stage_id, from_status, to_status, cause, event_id, error_code, error_message, "
     "changed_at) SELECT id, correlation_id, journey_id, current_stage_id, 'in_progress', "
     "'stuck', 'sweep', stage_event_id, '', '', %(now)s FROM tracking_transaction "
-    "WHERE id = ANY(%(ids)s) RETURNING 1) "
-    # The earliest due wins, as in ledger.schedule.
-    "INSERT INTO tracking_changedtransaction (transaction_id, due_at) "
-    "SELECT id, %(now)s FROM unnest(%(ids)s::bigint[]) AS id ON CONFLICT (transaction_id) "
-    "DO UPDATE SET due_at = excluded.due_at "
-    "WHERE tracking_changedtransaction.due_at > excluded.due_at"
+    "WHERE id = ANY(%(ids)s) RETURNING 1) " + feed.ENTER_IDS_SQL
 )
 
 
@@ -96,11 +91,11 @@ def _sweep_batch(now: datetime, batch: int) -> int:
         )
         insert(
             StatusChange,
-            CHANGE_COLUMNS,
+            outbox.COLUMNS,
             [
                 (txn_id, cid, journey, stage, "in_progress", "stuck", "sweep", event, "", "", now)
                 for txn_id, cid, journey, stage, event in late
             ],
         )
-        mark_changed([row[0] for row in late], now)
+        feed.mark_changed([row[0] for row in late], now)
         return len(late)

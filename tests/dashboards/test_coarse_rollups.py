@@ -12,7 +12,8 @@ from django.db import connection
 
 from dashboards.models import CoarseRollup, Rollup
 from dashboards.queries import rollups, totals
-from dashboards.rollups import rebuild, refresh
+from dashboards.rebuild import rebuild
+from dashboards.refresh import refresh
 from tests.dashboards.helpers import MONDAY, TODAY, hours, report, step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(TODAY)]

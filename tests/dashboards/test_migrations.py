@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from dashboards.models import CoarseRollup, Fact, Rollup
 from dashboards.overview import funnel
-from dashboards.rollups import refresh
+from dashboards.refresh import refresh
 from tests.dashboards.helpers import hours, report, step
 from tracking.models import ChangedTransaction
 

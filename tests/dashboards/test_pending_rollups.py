@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from dashboards.models import PendingRollup, Rollup, SlaPolicy
 from dashboards.queries import totals
-from dashboards.rollups import fold_pending, rebuild, refresh
+from dashboards.rebuild import rebuild
+from dashboards.refresh import refresh
+from dashboards.rollups import fold_pending
 from dashboards.summary import series
 from dashboards.views.flows import per_flow
 from tests.dashboards.helpers import MONDAY, TODAY, hours, report, step

@@ -9,8 +9,8 @@ from django.utils import timezone
 from dashboards import calendars
 from dashboards.models import RiskSnapshot, RiskSnapshotTaken
 from dashboards.queries import latest_risk
+from dashboards.refresh import refresh
 from dashboards.risk import assess, snapshot
-from dashboards.rollups import refresh
 from dashboards.summary import series
 from tests.dashboards.helpers import report, step
 from tracking.models import ChangedTransaction

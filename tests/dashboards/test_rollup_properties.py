@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from dashboards.models import FxRate, SlaPolicy
 from dashboards.queries import histogram, percentile, totals
-from dashboards.rollups import refresh
+from dashboards.refresh import refresh
 from tests.dashboards.helpers import report, stamp
 from tracking.models import Journey, Stage
 from tracking.sweep import sweep

@@ -10,7 +10,8 @@ from dashboards import calendars
 from dashboards.facts import latency_bin
 from dashboards.models import Fact, FxRate, RiskClock, Rollup, SlaPolicy
 from dashboards.queries import totals
-from dashboards.rollups import rebuild, refresh
+from dashboards.rebuild import rebuild
+from dashboards.refresh import refresh
 from tests.dashboards.helpers import MONDAY, TODAY, hours, report, step
 from tracking.models import ChangedTransaction
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from tracking.ledger import mark_changed
+from tracking.feed import mark_changed
 from tracking.models import ChangedTransaction, Journey, Transaction
 
 MOMENT = datetime(2026, 11, 2, 9, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from tests.tracking.factories import BASE, event
-from tracking import ledger
+from tracking import ledger, ledger_rows
 from tracking.ingest.events import parse_event
 from tracking.models import ChangedTransaction, Flow, StatusChange, Transaction, TransactionState
 from tracking.sweep import sweep
@@ -115,7 +115,7 @@ def test_a_batch_that_read_the_state_before_the_sweep_merges_again(ingest_client
     """The sweep changes only the state row; its version still makes a batch that read the
     transaction before the mark merge again, so the change back to moving is recorded."""
     post(ingest_client, event("work_approved"))
-    read = ledger._load_states
+    read = ledger_rows.load_states
     attempts: list[str] = []
 
     def read_then_sweep(correlation_ids):
@@ -129,7 +129,7 @@ def test_a_batch_that_read_the_state_before_the_sweep_merges_again(ingest_client
             thread.join()
         return states
 
-    monkeypatch.setattr(ledger, "_load_states", read_then_sweep)
+    monkeypatch.setattr(ledger_rows, "load_states", read_then_sweep)
     post(ingest_client, event("invoice_generated", hours=80))
     assert attempts == ["in_progress", "stuck"]
     assert Transaction.objects.get().status == "in_progress"

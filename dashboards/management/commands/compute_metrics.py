@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 
 from tracking.sweep import sweep
 
+from ...refresh import refresh
 from ...risk import snapshot
-from ...rollups import refresh
 
 
 class Command(BaseCommand):

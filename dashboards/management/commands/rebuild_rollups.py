@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 
 from tracking.models import Transaction
 
+from ...rebuild import rebuild
 from ...risk import snapshot
-from ...rollups import rebuild
 
 
 class Command(BaseCommand):
