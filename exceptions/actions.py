@@ -16,18 +16,10 @@ from tracking.roles import user_scopes
 
 from . import alerts, audit
 from .actors import SYSTEM, Actor
+from .inputs import Conflict, Invalid, text
 from .models import LIVE_STATUSES, CaseStatus, ExceptionCase, Note
 
 MAX_SNOOZE = timedelta(days=90)
-MAX_TEXT = 4000
-
-
-class Invalid(ValueError):
-    """The request itself is wrong (400): a missing reason, an unknown user."""
-
-
-class Conflict(Exception):
-    """The case cannot take this action in its state (409): e.g. it is resolved."""
 
 
 def _locked(case_id: int) -> ExceptionCase:
@@ -36,15 +28,6 @@ def _locked(case_id: int) -> ExceptionCase:
         .select_related("owner")
         .get(pk=case_id)
     )
-
-
-def _text(value: object, what: str, required: bool = True) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise Invalid(f"A {what} is required.")
-    if len(text) > MAX_TEXT:
-        raise Invalid(f"The {what} is longer than {MAX_TEXT} characters.")
-    return text
 
 
 def _live(case: ExceptionCase, verb: str) -> None:
@@ -70,7 +53,7 @@ def assign(
         if owner is not None:
             case.owner = _user(owner) if owner else None
         if team is not None:
-            case.team = _text(team, "team", required=False)[:100]
+            case.team = text(team, "team", required=False)[:100]
         after = {"owner": _owner_name(case), "team": case.team}
         if after != before:
             case.save(update_fields=["owner", "team", "updated_at"])
@@ -148,7 +131,7 @@ def resolve(actor: Actor, case_id: int, reason: object) -> ExceptionCase:
         CaseStatus.RESOLVED,
         "resolve",
         allowed=LIVE_STATUSES,
-        reason=_text(reason, "reason"),
+        reason=text(reason, "reason"),
     )
 
 
@@ -159,7 +142,7 @@ def ignore(actor: Actor, case_id: int, reason: object) -> ExceptionCase:
         CaseStatus.IGNORED,
         "ignore",
         allowed=OPENISH,
-        reason=_text(reason, "reason"),
+        reason=text(reason, "reason"),
     )
 
 
@@ -176,11 +159,13 @@ def reopen(actor: Actor, case_id: int) -> ExceptionCase:
 
 def add_note(actor: Actor, case_id: int, body: object) -> Note:
     actor.require("operate")
-    text = _text(body, "note")
+    written = text(body, "note")
     with transaction.atomic():
         case = _locked(case_id)
-        note = Note.objects.create(case=case, author=actor.user, author_name=actor.name, body=text)
-        audit.record(actor, "note", case, after={"note_id": note.pk}, reason=text)
+        note = Note.objects.create(
+            case=case, author=actor.user, author_name=actor.name, body=written
+        )
+        audit.record(actor, "note", case, after={"note_id": note.pk}, reason=written)
         return note
 
 

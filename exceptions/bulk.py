@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 
 from . import actions, replay
-from .actions import Conflict, Invalid
 from .actors import Actor, NotAllowed
+from .inputs import Conflict, Invalid, text
 from .models import ExceptionCase
 
 ACTIONS = ("assign", "acknowledge", "snooze", "resolve", "ignore", "replay")
@@ -29,7 +29,7 @@ def run(actor: Actor, action: str, case_ids: list[int], **params) -> list[Outcom
     if len(ids) > MAX_CASES:
         raise Invalid(f"At most {MAX_CASES} cases at a time.")
     if action in ("resolve", "ignore", "replay"):
-        actions._text(params.get("reason"), "reason")
+        text(params.get("reason"), "reason")
     outcomes = []
     for case_id in ids:
         try:

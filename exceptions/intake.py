@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboards.fx import Rates
-from tracking import journeys
 from tracking.models import Event, Flow, StatusChange, Transaction
 
 from . import alerts, audit
@@ -26,8 +25,9 @@ from .models import (
     CaseStatus,
     ExceptionCase,
     Replay,
-    ReplayStatus,
 )
+from .progress import stage_done, stage_slug, waiting_stage_id
+from .replay import settling
 from .routing import Router
 
 BATCH = 500
@@ -61,17 +61,6 @@ def consume(batch: int = BATCH, now: datetime | None = None) -> IntakeResult:
             setattr(total, name, getattr(total, name) + getattr(result, name))
         if len(changes) < batch:
             return total
-
-
-def waiting_stage_id(journey_id: int, stage_id: int | None, stage_succeeded: bool) -> int | None:
-    """The stage a stuck transaction waits for: the next one after a success, else its own."""
-    info = journeys.by_id(journey_id)
-    if info is None or stage_id is None:
-        return stage_id
-    stage = info.stage_by_id(stage_id)
-    if stage is None or not stage_succeeded or stage.position == info.last_position:
-        return stage_id
-    return info.stages[stage.position + 1].id
 
 
 class _Batch:
@@ -114,7 +103,7 @@ class _Batch:
                 continue
             if change.to_status == "failed":
                 self._failed(change)
-                self._fail_sent_replays(change)
+                self.entries += settling.on_failed_again(self.replays, change, self.now)
             elif change.to_status == "stuck":
                 self._stuck(change)
         self._write_new()
@@ -183,7 +172,7 @@ class _Batch:
             last_seen_at=change.changed_at,
         )
         flow = self.flows.get(flow_id) if flow_id else None
-        stage = _stage_slug(txn.journey_id, stage_id)
+        stage = stage_slug(txn.journey_id, stage_id)
         route = self.router.route(case, flow.owner_team if flow else "", stage)
         case.team, case.owner_id = route.team, route.owner_id
         case._route = route
@@ -203,7 +192,7 @@ class _Batch:
                     case,
                     after={
                         "kind": case.kind,
-                        "stage": _stage_slug(case.journey_id, case.stage_id),
+                        "stage": stage_slug(case.journey_id, case.stage_id),
                         "error_code": case.error_code,
                         "amount": case.amount,
                     },
@@ -276,75 +265,7 @@ class _Batch:
             )
             self.result.resolved += len(resolved)
             self.resolved_now = resolved
-        self._settle_replays()
-
-    def _settle_replays(self) -> None:
-        changed = []
-        for replay in self.replays:
-            txn = self.txns.get(replay.transaction_id)
-            if txn is None or not stage_done(txn, replay.stage_id):
-                continue
-            before = {"status": replay.status}
-            if replay.status == ReplayStatus.SENT:
-                replay.status = ReplayStatus.SUCCEEDED
-                replay.result_event_id = _success_event(txn.id, replay.stage_id)
-                why = "the flow reported the stage succeeded"
-            else:
-                replay.status = ReplayStatus.REJECTED
-                replay.decided_by_name, replay.decided_at = "system", self.now
-                why = "the stage succeeded before the replay was sent"
-            replay.finished_at = self.now
-            replay.last_error = "" if replay.status == ReplayStatus.SUCCEEDED else why
-            changed.append(replay)
-            self.entries.append(
-                audit.entry(
-                    SYSTEM,
-                    "replay_" + replay.status,
-                    replay,
-                    before=before,
-                    after={"status": replay.status},
-                    reason=why,
-                    at=self.now,
-                )
-            )
-        Replay.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "result_event_id",
-                "decided_by_name",
-                "decided_at",
-                "finished_at",
-                "last_error",
-            ],
-        )
-
-    def _fail_sent_replays(self, change: StatusChange) -> None:
-        for replay in self.replays:
-            if (
-                replay.transaction_id == change.transaction_id
-                and replay.stage_id == change.stage_id
-                and replay.status == ReplayStatus.SENT
-                and replay.sent_at is not None
-                and change.changed_at >= replay.sent_at
-            ):
-                why = f"the flow reported the stage failed again (event {change.event_id})"
-                replay.status, replay.finished_at = ReplayStatus.FAILED, self.now
-                replay.result_event_id, replay.last_error = change.event_id, why
-                replay.save(
-                    update_fields=["status", "finished_at", "result_event_id", "last_error"]
-                )
-                self.entries.append(
-                    audit.entry(
-                        SYSTEM,
-                        "replay_failed",
-                        replay,
-                        before={"status": "sent"},
-                        after={"status": replay.status},
-                        reason=why,
-                        at=self.now,
-                    )
-                )
+        self.entries += settling.on_stage_done(self.replays, self.txns, self.now)
 
     # --- lazily loaded context -------------------------------------------------------------
     @property
@@ -366,20 +287,9 @@ class _Batch:
         return self._flows
 
 
-def stage_done(txn: Transaction, stage_id: int) -> bool:
-    """Whether the stage, or a later one, has succeeded: the transaction is past it."""
-    info = journeys.by_id(txn.journey_id)
-    if info is None:
-        return False
-    stage = info.stage_by_id(stage_id)
-    if stage is None:
-        return False
-    return any(s.slug in txn.stage_times for s in info.stages[stage.position :])
-
-
 def settled(case: ExceptionCase, txn: Transaction) -> str | None:
     """Why a live case no longer stands, or None while it does."""
-    slug = _stage_slug(case.journey_id, case.stage_id)
+    slug = stage_slug(case.journey_id, case.stage_id)
     if stage_done(txn, case.stage_id):
         return f"Resolved by itself: {slug} succeeded (or a later stage did)."
     if case.kind == CaseKind.STUCK and txn.status != "stuck":
@@ -391,19 +301,3 @@ def settled(case: ExceptionCase, txn: Transaction) -> str | None:
         if waiting != case.stage_id:
             return "Resolved by itself: the transaction moved on to another stage."
     return None
-
-
-def _stage_slug(journey_id: int, stage_id: int) -> str:
-    info = journeys.by_id(journey_id)
-    stage = info.stage_by_id(stage_id) if info else None
-    return stage.slug if stage else str(stage_id)
-
-
-def _success_event(txn_id: int, stage_id: int) -> str:
-    return (
-        Event.objects.filter(transaction_id=txn_id, stage_id=stage_id, status="succeeded")
-        .order_by("occurred_at")
-        .values_list("event_id", flat=True)
-        .first()
-        or ""
-    )

@@ -5,6 +5,9 @@ import logging
 from celery import shared_task
 
 from . import actions, alerts, delivery, digest, intake, replay, watch
+from .replay.queue import send_replay
+
+__all__ = ["send_replay"]  # defined with the replay rules; registered here for autodiscovery
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +24,6 @@ def intake_changes() -> int:
             result.resolved,
         )
     return result.changes
-
-
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
-def send_replay(self, replay_id: str) -> str:
-    attempt = replay.send(replay_id)
-    if not attempt.done and not self.request.is_eager:
-        # The beat's housekeeping also resends due replays: a lost retry delays, never drops.
-        raise self.retry(countdown=attempt.retry_in)
-    return attempt.outcome
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -11,9 +11,9 @@ from tracking.api.auth import CanOperate, CanRead
 from tracking.api.pagination import Cursor
 
 from .. import actions, bulk, replay
-from ..actions import Conflict, Invalid
 from ..actors import Actor, NotAllowed
 from ..filtersets import CaseFilterSet
+from ..inputs import Conflict, Invalid
 from ..models import ExceptionCase, Replay
 from .serializers import (
     AssignIn,

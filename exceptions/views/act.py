@@ -15,8 +15,8 @@ from c2c_ops.access import htmx_partial, needs, respond
 from tracking.roles import user_scopes
 
 from .. import actions, audit, bulk, replay
-from ..actions import Conflict, Invalid
 from ..actors import Actor, NotAllowed
+from ..inputs import Conflict, Invalid
 from ..models import AuditEntry, ExceptionCase, Replay
 from .queue import SNOOZES, choices, counters
 

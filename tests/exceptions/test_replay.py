@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import override_settings
 
 from exceptions import intake, replay
-from exceptions.actions import Conflict
 from exceptions.actors import Actor, NotAllowed
+from exceptions.inputs import Conflict
 from exceptions.models import AuditEntry, Replay, ReplayStatus
 from exceptions.tasks import send_replay
 

@@ -7,12 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from . import alerts, audit
-from .actors import Actor
-from .admin import AuditedAdmin, ReadOnlyAdmin
-from .models import Alert, AlertRule, Channel, MaintenanceWindow, Notification
-from .transports import KINDS
-from .transports.base import host_of
+from .. import alerts, audit
+from ..actors import Actor
+from ..models import Alert, AlertRule, Channel, MaintenanceWindow, Notification
+from ..transports import KINDS
+from ..transports.base import host_of
+from .base import AuditedAdmin, ReadOnlyAdmin
 
 
 class ChannelForm(forms.ModelForm):
@@ -75,7 +75,7 @@ class ChannelAdmin(AuditedAdmin):
 
     @admin.action(description="Send a test message")
     def send_test(self, request, queryset):
-        from .tasks import send_alert
+        from ..tasks import send_alert
 
         for channel in queryset:
             alert = alerts.test_alert(channel, Actor.of(request.user).name)
