@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tracking import journeys
-from tracking.bulk import insert, register_staging
+from tracking.batch_sql import insert, register_staging
 from tracking.ledger import content_hash
 from tracking.ledger_rows import (
     EVENT_COLUMNS,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from tracking.api.otlp import export_traces
+from tracking.api.traces import export_traces
 
 from . import health
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tracking import feed
-from tracking.bulk import delete_by_keys, insert, register_staging, rows_by_keys
+from tracking.batch_sql import delete_by_keys, insert, register_staging, rows_by_keys
 from tracking.models import Event, Flow, Journey, Transaction, TransactionState
 
 from . import calendars, freshness, rollups

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce, Trunc
 
-from tracking.bulk import delete_by_keys, insert, pg_query, register_staging, upsert
+from tracking.batch_sql import delete_by_keys, insert, pg_query, register_staging, upsert
 
 from .models import CoarseRollup, Fact, PendingRollup, Rollup
 from .models.facts import COARSE_DIMENSIONS, DIMENSIONS

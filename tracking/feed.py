@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from .bulk import delete_by_keys, pg_query, register_staging, upsert
+from .batch_sql import delete_by_keys, pg_query, register_staging, upsert
 from .models import ChangedTransaction, Transaction
 
 COLUMNS = ["transaction", "due_at"]

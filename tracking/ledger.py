@@ -27,7 +27,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from . import journeys, ledger_rows, outbox
-from .bulk import insert, upsert
+from .batch_sql import insert, upsert
 from .ledger_rows import (
     EVENT_COLUMNS,
     LETTER_COLUMNS,

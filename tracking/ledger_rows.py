@@ -1,6 +1,6 @@
 """The ledger's rows: reading transactions' stored state, and the rows a merge writes.
 
-Column lists are declared once here, with their staging tables (``bulk.register_staging``),
+Column lists are declared once here, with their staging tables (``batch_sql.register_staging``),
 for the ledger's writes (``tracking.ledger``) and the benches that load a ledger directly.
 """
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import connection
 
 from . import journeys
-from .bulk import pg_query, register_staging
+from .batch_sql import pg_query, register_staging
 from .models import DeadLetter, Event, Transaction, TransactionState
 from .projection import TEXT_FACTS, LedgerState
 

@@ -5,7 +5,7 @@ change itself, and the change feed entries of every transaction written."""
 from datetime import datetime
 
 from . import feed
-from .bulk import insert, register_staging
+from .batch_sql import insert, register_staging
 from .models import StatusChange
 from .projection import LedgerState
 

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import feed, outbox
-from .bulk import insert, pg_execute, pg_query
+from .batch_sql import insert, pg_execute, pg_query
 from .models import StatusChange, Transaction, TransactionState, TransactionStatus
 
 BATCH = 5000

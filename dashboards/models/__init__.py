@@ -1,7 +1,7 @@
 from .facts import CoarseRollup, Fact, MetricsVersion, PendingRollup, RiskClock, Rollup
 from .policies import BusinessCalendar, FxRate, Holiday, SlaKind, SlaPolicy
 from .risk import RiskSnapshot, RiskSnapshotTaken
-from .views import SavedView
+from .saved_views import SavedView
 
 __all__ = [
     "BusinessCalendar",

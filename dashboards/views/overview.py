@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from c2c_ops.access import htmx_partial, needs, respond
 
-from .. import extensions, filterbar, freshness, overview
+from .. import extensions, filterbar, freshness, overview_figures
 from ..charts import figures as charts
 from ..queries import BadQuery
 from ..summary import latency_series, series
@@ -25,7 +25,7 @@ def overview_view(request):
         "panels": extensions.overview_panels(request),
     }
     try:
-        found = overview.figures(scope.window, scope.filters, now)
+        found = overview_figures.figures(scope.window, scope.filters, now)
     except BadQuery as exc:
         scope.errors.setdefault("window", []).append(str(exc))
         found = None
@@ -44,7 +44,7 @@ def overview_view(request):
     return respond(request, template, context)
 
 
-def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:
+def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict]:
     s = found.summary
     risk = s["revenue_at_risk"]
     tiles = [
@@ -106,14 +106,14 @@ def _tiles(scope: filterbar.Scope, found: overview.Figures) -> list[dict]:
     return tiles
 
 
-def _cached_charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
+def _cached_charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dict:
     """The charts change only when the figures do (and with the 5-minute bucket)."""
     return freshness.cached_window(
         "charts", scope.window, scope.filters, now, lambda: _charts(scope, found, now)
     )
 
 
-def _charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
+def _charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dict:
     currency = found.summary["currency"]
 
     def link(**extra) -> str:
@@ -135,10 +135,10 @@ def _charts(scope: filterbar.Scope, found: overview.Figures, now) -> dict:
         out["latency"] = charts.latency(
             {"p50": latency["latency_p50"], "p95": latency["latency_p95"]}, latency_policy
         )
-    _, cells = overview.breakdown(scope.filters)
+    _, cells = overview_figures.breakdown(scope.filters)
     out["breakdown"] = charts.breakdown(cells, currency, link)
     journey = scope.filters.get("journey", "billing")
-    flow = overview.funnel(journey, scope.window, scope.filters, now)
+    flow = overview_figures.funnel(journey, scope.window, scope.filters, now)
 
     def funnel_link(**extra) -> str:
         return scope.link("/transactions/", journey=journey, started_within=scope.window, **extra)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from c2c_ops.access import needs
 
 from ..models import SavedView
-from ..models.views import PAGES
+from ..models.saved_views import PAGES
 
 # Parameters that belong to one moment, not to the view: never saved.
 TRANSIENT = ("cursor", "part", "format")

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from tracking.api.auth import CanOperate, CanRead
 from tracking.api.pagination import Cursor
 
-from .. import actions, bulk, replay
+from .. import actions, bulk_actions, replay
 from ..actors import Actor, NotAllowed
 from ..filtersets import CaseFilterSet
 from ..inputs import Conflict, Invalid
@@ -151,7 +151,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
             )
         params = {k: body[k] for k in ("owner", "team", "until", "reason") if k in body}
         outcomes = _run(
-            lambda: bulk.run(Actor.of(request.user), body["action"], body["ids"], **params)
+            lambda: bulk_actions.run(Actor.of(request.user), body["action"], body["ids"], **params)
         )
         return Response(
             {"results": [{"id": o.case_id, "ok": o.ok, "detail": o.detail} for o in outcomes]}

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from c2c_ops.access import htmx_partial, needs, respond
 from tracking.roles import user_scopes
 
-from .. import actions, audit, bulk, replay
+from .. import actions, audit, bulk_actions, replay
 from ..actors import Actor, NotAllowed
 from ..inputs import Conflict, Invalid
 from ..models import AuditEntry, ExceptionCase, Replay
@@ -153,7 +153,7 @@ def bulk_view(request):
     try:
         if action == "snooze":
             params["until"] = _until(form)
-        outcomes = bulk.run(Actor.of(request.user), action, ids, **params)
+        outcomes = bulk_actions.run(Actor.of(request.user), action, ids, **params)
     except Invalid as exc:
         messages.error(request, str(exc))
         return _back(request, "/exceptions/")

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from dashboards.models import CoarseRollup, Fact, Rollup
-from dashboards.overview import funnel
+from dashboards.overview_figures import funnel
 from dashboards.refresh import refresh
 from tests.dashboards.helpers import hours, report, step
 from tracking.models import ChangedTransaction

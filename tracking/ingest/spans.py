@@ -16,7 +16,7 @@ from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from .. import ledger
-from ..bulk import insert, pg_query, register_staging, upsert
+from ..batch_sql import insert, pg_query, register_staging, upsert
 from ..models import Span
 from ..projection import TEXT_FACTS, IncomingEvent
 from ..timefmt import from_unix_nanos
