@@ -161,32 +161,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-CELERY_BEAT_SCHEDULE = {
-    name: {
-        "task": task,
-        "schedule": METRICS_INTERVAL_SECONDS,
-        "options": {"expires": METRICS_INTERVAL_SECONDS},
-    }
-    for name, task in (
-        ("sweep-stuck", "tracking.tasks.sweep_stuck"),
-        ("refresh-rollups", "dashboards.tasks.refresh_rollups"),
-        ("snapshot-risk", "dashboards.tasks.snapshot_risk"),
-    )
-}
 # Exceptions: open and resolve cases from the ledger's outbox, wake snoozed cases, and
 # resend replays whose sender died or whose retry is due.
 EXCEPTIONS_INTERVAL_SECONDS = env_int("EXCEPTIONS_INTERVAL_SECONDS", 15, minimum=1)
-CELERY_BEAT_SCHEDULE |= {
-    name: {
-        "task": task,
-        "schedule": EXCEPTIONS_INTERVAL_SECONDS,
-        "options": {"expires": EXCEPTIONS_INTERVAL_SECONDS},
-    }
-    for name, task in (
-        ("exception-intake", "exceptions.tasks.intake_changes"),
-        ("exception-housekeeping", "exceptions.tasks.housekeeping"),
-    )
-}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -320,20 +297,25 @@ ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 8, minimum=1)
 ALERT_LEASE_SECONDS = env_int("ALERT_LEASE_SECONDS", 120, minimum=1)
 # The daily digest goes out at the first run of the day after this hour (UTC).
 DIGEST_HOUR = env_int("DIGEST_HOUR", 7, minimum=0)
-CELERY_BEAT_SCHEDULE["daily-digest"] = {
-    "task": "exceptions.tasks.send_digests",
-    "schedule": 900,
-    "options": {"expires": 900},
+
+# --- Periodic work (Celery beat) ------------------------------------------------------------
+# Every periodic job, once: its task and how often, in seconds. Each message expires after
+# its own interval: a tick the workers could not take in time is dropped, and the next one
+# does the work (every job catches up on what is due).
+PERIODIC_JOBS = {
+    "sweep-stuck": ("tracking.tasks.sweep_stuck", METRICS_INTERVAL_SECONDS),
+    "refresh-rollups": ("dashboards.tasks.refresh_rollups", METRICS_INTERVAL_SECONDS),
+    "snapshot-risk": ("dashboards.tasks.snapshot_risk", METRICS_INTERVAL_SECONDS),
+    "exception-intake": ("exceptions.tasks.intake_changes", EXCEPTIONS_INTERVAL_SECONDS),
+    "exception-housekeeping": ("exceptions.tasks.housekeeping", EXCEPTIONS_INTERVAL_SECONDS),
+    "alert-sender": ("exceptions.tasks.send_alerts", ALERTS_INTERVAL_SECONDS),
+    "alert-rules": ("exceptions.tasks.evaluate_rules", 60),
+    # The digest goes out at the first run of the day after DIGEST_HOUR.
+    "daily-digest": ("exceptions.tasks.send_digests", 900),
 }
-CELERY_BEAT_SCHEDULE["alert-rules"] = {
-    "task": "exceptions.tasks.evaluate_rules",
-    "schedule": 60,
-    "options": {"expires": 60},
-}
-CELERY_BEAT_SCHEDULE["alert-sender"] = {
-    "task": "exceptions.tasks.send_alerts",
-    "schedule": ALERTS_INTERVAL_SECONDS,
-    "options": {"expires": ALERTS_INTERVAL_SECONDS},
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": every, "options": {"expires": every}}
+    for name, (task, every) in PERIODIC_JOBS.items()
 }
 
 # --- OpenTelemetry (the app's own traces) ---------------------------------------------------

@@ -82,3 +82,14 @@ def test_a_cache_url_that_is_not_redis_is_refused_without_showing_it():
         assert result.returncode != 0
         assert "CACHE_URL must be a redis://" in result.stderr
         assert "hunter2" not in result.stderr
+
+
+def test_every_periodic_job_names_a_task_the_workers_have():
+    from django.conf import settings
+
+    from c2c_ops.celery import app
+
+    app.loader.import_default_modules()  # what a worker imports at start (autodiscovery)
+    scheduled = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert len(scheduled) == len(settings.PERIODIC_JOBS) == 8
+    assert scheduled <= set(app.tasks)
