@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.tracking.factories import json_export, nanos, pb_export
 from tracking.ingest.otlp import MalformedExport, decode_json, decode_protobuf
-from tracking.ingest.spans import label_problem
+from tracking.ingest.span_events import label_problem
 
 # C2C_FUZZ_SCALE multiplies the examples for a longer run than the suite's.
 SCALE = int(os.environ.get("C2C_FUZZ_SCALE", "1"))

@@ -18,12 +18,12 @@ from django.utils import timezone
 from .. import ledger
 from ..batch_sql import insert, pg_query, register_staging, upsert
 from ..models import Span
-from ..projection import TEXT_FACTS, IncomingEvent
+from ..projection import IncomingEvent
 from ..timefmt import from_unix_nanos
-from .events import FACT_LENGTH, MAX_CLOCK_SKEW, MAX_ID, MAX_LABEL, Invalid, currency, money
+from .events import MAX_CLOCK_SKEW, Invalid
 from .otlp import SpanRecord
+from .span_events import attr, label_problem, span_event
 
-STATUS_ERROR = 2
 MAX_MESSAGES = 20
 
 _SPAN_COLUMNS = [
@@ -61,92 +61,6 @@ class SpanResult:
             self.messages.append(message)
 
 
-_KEYS = {
-    name: "c2c." + name
-    for name in (*TEXT_FACTS, "correlation_id", "journey", "stage", "error_code")
-}
-
-
-def _attr(attributes: dict, name: str) -> str:
-    value = attributes.get(_KEYS[name])
-    if value is None:
-        return ""
-    return value.strip() if isinstance(value, str) else str(value).strip()
-
-
-_FACT_KEYS = tuple((name, "c2c." + name, FACT_LENGTH[name]) for name in TEXT_FACTS)
-# The c2c.* attributes that name a transaction or its step, with the longest value of each
-# (the events API's): cut to fit, a correlation ID would name another transaction.
-_ID_LIMITS = {"c2c.correlation_id": MAX_ID, "c2c.journey": MAX_LABEL, "c2c.stage": MAX_LABEL}
-_TEXT_KEYS = (*_ID_LIMITS, *(key for _, key, _ in _FACT_KEYS))
-
-
-def label_problem(attributes: dict) -> str:
-    """Why these c2c.* attributes cannot describe a transaction, or an empty string.
-
-    A string or an integer (an id sent as a number) is taken; a list, a map or a boolean
-    is refused rather than stored as its Python repr. Descriptive facts (customer,
-    region...) longer than their column are cut, as they always were; ids are refused.
-    """
-    for key in _TEXT_KEYS:
-        value = attributes.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            return f"{key} must be a string"
-        limit = _ID_LIMITS.get(key)
-        if limit is not None and len(str(value).strip()) > limit:
-            return f"{key} is longer than {limit} characters"
-    return ""
-
-
-def _facts(attributes: dict) -> dict[str, str]:
-    facts = {}
-    for name, key, length in _FACT_KEYS:
-        value = attributes.get(key)
-        if value is not None:
-            text = (value if isinstance(value, str) else str(value)).strip()[:length]
-            if text:
-                facts[name] = text
-    return facts
-
-
-def span_event(
-    *,
-    trace_id: str,
-    span_id: str,
-    correlation_id: str,
-    end_time: datetime,
-    status_code: int,
-    status_message: str,
-    attributes: dict,
-    name: str,
-    flow_id: int | None,
-) -> IncomingEvent:
-    """The event a span reports: ERROR is a failure of its stage, anything else a success."""
-    amount = money(attributes.get("c2c.amount"), "c2c.amount")
-    code = currency(attributes.get("c2c.currency")) if amount is not None else ""
-    failed = status_code == STATUS_ERROR
-    return IncomingEvent(
-        event_id=f"span:{trace_id}:{span_id}",
-        correlation_id=correlation_id,
-        journey=_attr(attributes, "journey"),
-        stage=_attr(attributes, "stage"),
-        status="failed" if failed else "succeeded",
-        occurred_at=end_time,
-        flow_id=flow_id,
-        amount=amount,
-        currency=code or ("" if amount is None else settings.REPORTING_CURRENCY),
-        facts=_facts(attributes),
-        error_code=_attr(attributes, "error_code")[:100] if failed else "",
-        error_message=status_message[:4000] if failed else "",
-        attributes={"span_name": name},
-        source="span",
-        trace_id=trace_id,
-        span_id=span_id,
-    )
-
-
 def _lock_traces(trace_ids: list[str]) -> None:
     """Serialise exports that share a trace, so a child stored as an orphan by one is seen
     (and adopted) by the other that names the transaction. Keys in one order: no deadlock.
@@ -164,7 +78,7 @@ def _correlations(records: list[SpanRecord]) -> dict[str, str]:
     the earliest stored span of the trace naming one."""
     by_trace: dict[str, tuple[int, str, str]] = {}
     for record in records:
-        cid = _attr(record.attributes, "correlation_id")
+        cid = attr(record.attributes, "correlation_id")
         if cid:
             candidate = (record.start_nanos, record.span_id, cid)
             held = by_trace.get(record.trace_id)
@@ -240,7 +154,7 @@ def _validate(
         if key in unique:
             continue
         attrs = record.attributes
-        if "c2c.stage" in attrs and _attr(attrs, "stage"):
+        if "c2c.stage" in attrs and attr(attrs, "stage"):
             # Validated before its transaction is known, so that an orphan adopted later
             # is known to make a valid event.
             try:
@@ -292,7 +206,7 @@ def _write(
     by_trace = _correlations(list(part.values()))
     rows, events = [], {}
     for key, record in part.items():
-        cid = _attr(record.attributes, "correlation_id") or by_trace.get(record.trace_id, "")
+        cid = attr(record.attributes, "correlation_id") or by_trace.get(record.trace_id, "")
         event = reported.get(key)
         if event is not None and cid:
             event.correlation_id = cid
