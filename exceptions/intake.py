@@ -9,6 +9,7 @@ cases it writes: a crash leaves the batch unprocessed, and a second run finds it
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,13 +17,11 @@ from django.utils import timezone
 from dashboards.fx import Rates
 from tracking.models import Event, Flow, StatusChange, Transaction
 
-from . import alerts, audit
-from .actors import SYSTEM, rule_actor
+from . import alerts, audit, case_records
 from .models import (
     LIVE_STATUSES,
     PENDING_REPLAYS,
     CaseKind,
-    CaseStatus,
     ExceptionCase,
     Replay,
 )
@@ -89,9 +88,6 @@ class _Batch:
         self.replays = list(
             Replay.objects.filter(transaction_id__in=txn_ids, status__in=PENDING_REPLAYS)
         )
-        self._rates: Rates | None = None
-        self._router: Router | None = None
-        self._flows: dict[int, Flow] | None = None
         self.new: list[ExceptionCase] = []
         self.bumped: dict[int, ExceptionCase] = {}
         self.entries: list = []
@@ -151,29 +147,11 @@ class _Batch:
     def _open(self, change: StatusChange, stage_id: int, kind: str, flow_id: int | None) -> None:
         txn = self.txns[change.transaction_id]
         flow_id = flow_id or txn.flow_id
-        case = ExceptionCase(
-            transaction_id=txn.id,
-            correlation_id=txn.correlation_id,
-            journey_id=txn.journey_id,
-            stage_id=stage_id,
-            flow_id=flow_id,
-            kind=kind,
-            error_code=change.error_code if kind == CaseKind.FAILED else "",
-            error_message=change.error_message
-            if kind == CaseKind.FAILED
-            else "No report of this stage by its deadline.",
-            event_id=change.event_id,
-            region=txn.region,
-            business_unit=txn.business_unit,
-            original_amount=txn.amount,
-            original_currency=txn.currency,
-            amount=self.rates.convert(txn.amount, txn.currency, change.changed_at.date()),
-            opened_at=change.changed_at,
-            last_seen_at=change.changed_at,
-        )
+        case = case_records.new_case(change, txn, stage_id, kind, flow_id, self.rates)
         flow = self.flows.get(flow_id) if flow_id else None
-        stage = stage_slug(txn.journey_id, stage_id)
-        route = self.router.route(case, flow.owner_team if flow else "", stage)
+        route = self.router.route(
+            case, flow.owner_team if flow else "", stage_slug(txn.journey_id, stage_id)
+        )
         case.team, case.owner_id = route.team, route.owner_id
         case._route = route
         self.live[(txn.id, stage_id)] = case
@@ -185,37 +163,7 @@ class _Batch:
         ExceptionCase.objects.bulk_create(self.new)
         self.result.opened += len(self.new)
         for case in self.new:
-            self.entries.append(
-                audit.entry(
-                    SYSTEM,
-                    "open",
-                    case,
-                    after={
-                        "kind": case.kind,
-                        "stage": stage_slug(case.journey_id, case.stage_id),
-                        "error_code": case.error_code,
-                        "amount": case.amount,
-                    },
-                    at=case.opened_at,
-                )
-            )
-            route = case._route
-            actor = SYSTEM if route.rule is None else rule_actor(route.rule.pk)
-            self.entries.append(
-                audit.entry(
-                    actor,
-                    "route",
-                    case,
-                    after={
-                        "team": case.team,
-                        "owner": route.rule.owner.get_username()
-                        if route.rule and route.rule.owner
-                        else None,
-                    },
-                    reason=route.why,
-                    at=case.opened_at,
-                )
-            )
+            self.entries += case_records.opening_entries(case)
 
     # --- resolving -------------------------------------------------------------------------
     def _reconcile(self) -> None:
@@ -231,60 +179,27 @@ class _Batch:
                 why = settled(case, txn)
                 if why is None:
                     continue
-                before = {"status": case.status}
-                case.status = CaseStatus.RESOLVED
-                case.resolved_at, case.resolved_by, case.resolution = self.now, "system", why
+                self.entries.append(case_records.resolve(case, why, self.now))
                 resolved.append(case)
                 self.bumped.pop(case.pk, None)
-                self.entries.append(
-                    audit.entry(
-                        SYSTEM,
-                        "resolve",
-                        case,
-                        before=before,
-                        after={"status": case.status},
-                        reason=why,
-                        at=self.now,
-                    )
-                )
         if resolved:
-            ExceptionCase.objects.bulk_update(
-                resolved,
-                [
-                    "status",
-                    "resolved_at",
-                    "resolved_by",
-                    "resolution",
-                    "occurrences",
-                    "last_seen_at",
-                    "kind",
-                    "error_code",
-                    "error_message",
-                    "event_id",
-                ],
-            )
+            ExceptionCase.objects.bulk_update(resolved, case_records.RESOLVED_FIELDS)
             self.result.resolved += len(resolved)
             self.resolved_now = resolved
         self.entries += settling.on_stage_done(self.replays, self.txns, self.now)
 
-    # --- lazily loaded context -------------------------------------------------------------
-    @property
+    # --- context, loaded once and only when a case is opened ---------------------------
+    @cached_property
     def rates(self) -> Rates:
-        if self._rates is None:
-            self._rates = Rates.load()
-        return self._rates
+        return Rates.load()
 
-    @property
+    @cached_property
     def router(self) -> Router:
-        if self._router is None:
-            self._router = Router()
-        return self._router
+        return Router()
 
-    @property
+    @cached_property
     def flows(self) -> dict[int, Flow]:
-        if self._flows is None:
-            self._flows = {f.id: f for f in Flow.objects.all()}
-        return self._flows
+        return {f.id: f for f in Flow.objects.all()}
 
 
 def settled(case: ExceptionCase, txn: Transaction) -> str | None:

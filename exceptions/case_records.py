@@ -1,0 +1,98 @@
+"""How a case is written: opened from a status change (with its audit entries, opening and
+routing), and resolved by itself when the ledger shows the stage done."""
+
+from datetime import datetime
+
+from dashboards.fx import Rates
+from tracking.models import StatusChange, Transaction
+
+from . import audit
+from .actors import SYSTEM, rule_actor
+from .models import AuditEntry, CaseKind, CaseStatus, ExceptionCase
+from .progress import stage_slug
+
+# What a resolution writes, with what a bump of the same batch may have changed.
+RESOLVED_FIELDS = [
+    "status",
+    "resolved_at",
+    "resolved_by",
+    "resolution",
+    "occurrences",
+    "last_seen_at",
+    "kind",
+    "error_code",
+    "error_message",
+    "event_id",
+]
+
+
+def new_case(
+    change: StatusChange,
+    txn: Transaction,
+    stage_id: int,
+    kind: str,
+    flow_id: int | None,
+    rates: Rates,
+) -> ExceptionCase:
+    """The case a failed or stuck stage opens, priced in the reporting currency at the
+    rate of the day it happened; not yet routed or saved."""
+    failed = kind == CaseKind.FAILED
+    return ExceptionCase(
+        transaction_id=txn.id,
+        correlation_id=txn.correlation_id,
+        journey_id=txn.journey_id,
+        stage_id=stage_id,
+        flow_id=flow_id,
+        kind=kind,
+        error_code=change.error_code if failed else "",
+        error_message=change.error_message
+        if failed
+        else "No report of this stage by its deadline.",
+        event_id=change.event_id,
+        region=txn.region,
+        business_unit=txn.business_unit,
+        original_amount=txn.amount,
+        original_currency=txn.currency,
+        amount=rates.convert(txn.amount, txn.currency, change.changed_at.date()),
+        opened_at=change.changed_at,
+        last_seen_at=change.changed_at,
+    )
+
+
+def opening_entries(case: ExceptionCase) -> list[AuditEntry]:
+    """The audit entries of a case just opened: its opening, and who it was routed to."""
+    route = case._route
+    actor = SYSTEM if route.rule is None else rule_actor(route.rule.pk)
+    owner = route.rule.owner.get_username() if route.rule and route.rule.owner else None
+    return [
+        audit.entry(
+            SYSTEM,
+            "open",
+            case,
+            after={
+                "kind": case.kind,
+                "stage": stage_slug(case.journey_id, case.stage_id),
+                "error_code": case.error_code,
+                "amount": case.amount,
+            },
+            at=case.opened_at,
+        ),
+        audit.entry(
+            actor,
+            "route",
+            case,
+            after={"team": case.team, "owner": owner},
+            reason=route.why,
+            at=case.opened_at,
+        ),
+    ]
+
+
+def resolve(case: ExceptionCase, why: str, now: datetime) -> AuditEntry:
+    """Resolve a case by itself (the caller saves it); the audit entry that says why."""
+    before = {"status": case.status}
+    case.status = CaseStatus.RESOLVED
+    case.resolved_at, case.resolved_by, case.resolution = now, "system", why
+    return audit.entry(
+        SYSTEM, "resolve", case, before=before, after={"status": case.status}, reason=why, at=now
+    )
