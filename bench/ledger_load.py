@@ -161,6 +161,8 @@ def load(
                         "",
                         "",
                         content_hash(ev),
+                        ev.system,
+                        ev.contract_version,
                     )
                 )
         insert(Transaction, TXN_COLUMNS, txn_rows)

@@ -292,6 +292,8 @@ def _write_events(
                 ev.trace_id,
                 ev.span_id,
                 hashes[index],
+                ev.system,
+                ev.contract_version,
             )
         )
     if trusted:

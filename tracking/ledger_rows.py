@@ -33,6 +33,7 @@ TXN_FIELDS = [
     "stage_times",
     "facts",
     "event_count",
+    "stage_amounts",
 ]
 # Read from (and written to) TransactionState, not the ledger row.
 STATE_FIELDS = {"status", "version"}
@@ -136,6 +137,7 @@ def transaction_row(state: LedgerState, now: datetime) -> tuple:
         state.stage_times,
         facts,
         state.event_count,
+        state.stage_amounts,
         None if flow is None else flow[2],
         *(facts[name][2] if name in facts else "" for name in TEXT_FACTS),
         None if amount is None else Decimal(amount[2][0]),
@@ -179,6 +181,8 @@ EVENT_COLUMNS = [
     "trace_id",
     "span_id",
     "content_hash",
+    "system",
+    "contract_version",
 ]
 
 

@@ -7,7 +7,7 @@ shuffled reports always leave the same ledger:
   backwards, and a success of a stage clears its earlier failure;
 - each stage's success time is the earliest success reported for it;
 - descriptive fields (amount, region, customer...) are last-writer-wins registers ordered
-  by (occurred_at, event_id).
+  by (occurred_at, event_id), and so is each stage's own amount (its succeeded reports').
 """
 
 from dataclasses import dataclass, field
@@ -49,6 +49,8 @@ class IncomingEvent:
     source: str = "api"
     trace_id: str = ""
     span_id: str = ""
+    system: str = ""
+    contract_version: str = ""
 
     @property
     def key(self) -> tuple[int | None, str]:
@@ -81,6 +83,10 @@ class IncomingEvent:
             "source": self.source,
             "trace_id": self.trace_id,
             "span_id": self.span_id,
+            # Only when said: the content hash of an event from before these fields existed
+            # must stay the same, or its resend would be refused as other content.
+            **({"system": self.system} if self.system else {}),
+            **({"contract_version": self.contract_version} if self.contract_version else {}),
         }
 
     @classmethod
@@ -124,6 +130,7 @@ class LedgerState:
     stage_times: dict[str, str] = field(default_factory=dict)
     facts: dict[str, list] = field(default_factory=dict)
     event_count: int = 0
+    stage_amounts: dict[str, list] = field(default_factory=dict)
 
     def top_key(self) -> tuple | None:
         if self.stage_event_at is None:
@@ -162,6 +169,15 @@ def apply(state: LedgerState, placed: PlacedEvent) -> None:
         known = state.stage_times.get(placed.stage.slug)
         if known is None or stamp < known:
             state.stage_times[placed.stage.slug] = stamp
+    if ev.status == "succeeded" and ev.amount is not None:
+        held = state.stage_amounts.get(placed.stage.slug)
+        if held is None or (stamp, ev.event_id) > (held[0], held[1]):
+            state.stage_amounts[placed.stage.slug] = [
+                stamp,
+                ev.event_id,
+                str(ev.amount),
+                ev.currency,
+            ]
     observed: dict[str, object] = dict(ev.facts)
     if ev.flow_id is not None:
         observed["flow_id"] = ev.flow_id

@@ -31,6 +31,8 @@ def test_the_ledger_keeps_only_the_indexes_something_reads():
         "txn_amount",
         "txn_started",
         "txn_deadline",
+        # A contract's chain (reconciliation); partial: rows with no contract pay nothing.
+        "txn_contract",
     }
     # What reads by status (explorer, risk snapshot, stuck sweep) reads the narrow rows.
     assert indexes("tracking_transactionstate") == {

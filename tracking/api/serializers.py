@@ -40,6 +40,19 @@ class EventInSerializer(serializers.Serializer):
     invoice = serializers.CharField(required=False)
     error = ErrorInSerializer(required=False)
     attributes = serializers.DictField(required=False)
+    system = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        max_length=50,
+        required=False,
+        help_text="The system whose state this reports (clm, billing, erp...); "
+        "defaults to the flow's target system.",
+    )
+    contract_version = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        max_length=50,
+        required=False,
+        help_text="The version of the contract's terms the system holds after this event.",
+    )
 
 
 class IngestErrorSerializer(serializers.Serializer):
@@ -116,6 +129,8 @@ class EventSerializer(serializers.ModelSerializer):
             "source",
             "trace_id",
             "span_id",
+            "system",
+            "contract_version",
         ]
 
     def get_error(self, obj: Event) -> dict | None:
@@ -131,11 +146,19 @@ DETAIL_SECTIONS: dict[str, Callable[[Transaction], object]] = {}
 
 class TransactionDetailSerializer(TransactionSerializer):
     stages = serializers.SerializerMethodField()
+    stage_amounts = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
     spans = serializers.SerializerMethodField()
 
     class Meta(TransactionSerializer.Meta):
-        fields = [*TransactionSerializer.Meta.fields, "stages", "events", "spans"]
+        fields = [*TransactionSerializer.Meta.fields, "stages", "stage_amounts", "events", "spans"]
+
+    def get_stage_amounts(self, obj: Transaction) -> dict[str, dict]:
+        """Each stage's own amount, as its latest succeeded report said."""
+        return {
+            slug: {"amount": held[2], "currency": held[3]}
+            for slug, held in (obj.stage_amounts or {}).items()
+        }
 
     def to_representation(self, instance: Transaction) -> dict:
         data = super().to_representation(instance)

@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..ingest import spans
+from ..ingest.events import default_system
 from ..ingest.otlp import MalformedExport, decode
 from ..keys import bearer_key, verify
 from ..ledger import ConcurrentWrite
@@ -125,7 +126,9 @@ def export_traces(request: HttpRequest) -> HttpResponse:
             records = decode(body, content_type)
         except MalformedExport as exc:
             return _error(reply_type, 400, str(exc))
-        result = spans.ingest(records, api_key.flow_id)
+        result = spans.ingest(
+            records, api_key.flow_id, default_system(api_key.flow.target_system)
+        )
     except (OperationalError, InterfaceError, ConcurrentWrite) as exc:
         log.warning(
             "ingest unavailable, client told to retry: %s: %s",

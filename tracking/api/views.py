@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from .. import ledger
 from ..filtersets import TransactionFilterSet
-from ..ingest.events import Invalid, parse_event
+from ..ingest.events import Invalid, default_system, parse_event
 from ..models import Transaction
 from .auth import CanIngest, CanRead, FlowKeyAuthentication
 from .pagination import Cursor
@@ -57,11 +57,12 @@ class EventIngestView(APIView):
             raise ParseError(f"At most {settings.INGEST_MAX_EVENTS} events per request.")
 
         flow = request.auth.flow
+        flow_system = default_system(flow.target_system)
         errors: list[dict] = []
         valid, positions = [], []
         for index, item in enumerate(items):
             try:
-                valid.append(parse_event(item, flow.id, flow.slug))
+                valid.append(parse_event(item, flow.id, flow.slug, flow_system))
                 positions.append(index)
             except Invalid as exc:
                 errors.append({"index": index, "event_id": _event_id(item), "detail": str(exc)})

@@ -32,6 +32,11 @@ MAX_AMOUNT = Decimal("9999999999999999.99")
 # A decimal string: digits with an optional fraction and exponent, as JSON writes numbers.
 DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
+MAX_SYSTEM = 50
+# A system is a lowercase slug (clm, billing, erp...); a contract version is a short token
+# such as "2", "v2" or "2024.1".
+SYSTEM = re.compile(r"[a-z0-9][a-z0-9_-]*", re.ASCII)
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 
 
 class Invalid(ValueError):
@@ -118,6 +123,44 @@ def currency(value: object) -> str:
     return code
 
 
+def system(value: object, name: str = "system") -> str:
+    """A system slug, in any case (``ERP`` is ``erp``); blank when not given."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    slug = value.strip().lower()
+    if len(slug) > MAX_SYSTEM:
+        raise Invalid(f"{name} is longer than {MAX_SYSTEM} characters")
+    if not SYSTEM.fullmatch(slug):
+        raise Invalid(f"{name} {_short(value)} is not a slug (letters, digits, - and _)")
+    return slug
+
+
+def contract_version(value: object, name: str = "contract_version") -> str:
+    """A contract version: "2", "v2", "2024.1"; an integer is read as its digits."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    version = value.strip()
+    if len(version) > MAX_SYSTEM:
+        raise Invalid(f"{name} is longer than {MAX_SYSTEM} characters")
+    if not VERSION.fullmatch(version):
+        raise Invalid(f"{name} {_short(value)} is not a version (letters, digits, ., - and _)")
+    return version
+
+
+def default_system(target_system: str) -> str:
+    """A flow's target system as the system its reports speak for, when it is a slug."""
+    slug = target_system.strip().lower()
+    return slug if len(slug) <= MAX_SYSTEM and SYSTEM.fullmatch(slug) else ""
+
+
 def json_object(value: object, name: str) -> dict:
     """A JSON object the ledger can store: no NUL characters, 64-bit numbers at most."""
     if not isinstance(value, dict):
@@ -139,8 +182,14 @@ def _strip_nul(value: object) -> object:
     return value
 
 
-def parse_event(item: object, key_flow_id: int, key_flow_slug: str) -> IncomingEvent:
-    """One item of the events API, or Invalid with the reason."""
+def parse_event(
+    item: object, key_flow_id: int, key_flow_slug: str, flow_system: str = ""
+) -> IncomingEvent:
+    """One item of the events API, or Invalid with the reason.
+
+    ``flow_system``: the key's flow's target system (``default_system``), the system an
+    event speaks for when it does not say.
+    """
     if not isinstance(item, dict):
         raise Invalid("each event must be a JSON object")
     status = item.get("status")
@@ -174,4 +223,6 @@ def parse_event(item: object, key_flow_id: int, key_flow_slug: str) -> IncomingE
         error_code=text(error, "code", MAX_LABEL),
         error_message=text(error, "message", MAX_MESSAGE),
         attributes=attributes,
+        system=system(item.get("system")) or flow_system,
+        contract_version=contract_version(item.get("contract_version")),
     )

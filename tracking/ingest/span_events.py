@@ -7,7 +7,15 @@ from datetime import datetime
 from django.conf import settings
 
 from ..projection import TEXT_FACTS, IncomingEvent
-from .events import FACT_LENGTH, MAX_ID, MAX_LABEL, currency, money
+from .events import (
+    FACT_LENGTH,
+    MAX_ID,
+    MAX_LABEL,
+    contract_version,
+    currency,
+    money,
+    system,
+)
 
 STATUS_ERROR = 2
 
@@ -72,8 +80,12 @@ def span_event(
     attributes: dict,
     name: str,
     flow_id: int | None,
+    flow_system: str = "",
 ) -> IncomingEvent:
-    """The event a span reports: ERROR is a failure of its stage, anything else a success."""
+    """The event a span reports: ERROR is a failure of its stage, anything else a success.
+
+    ``flow_system``: the system it speaks for when ``c2c.system`` does not say.
+    """
     amount = money(attributes.get("c2c.amount"), "c2c.amount")
     code = currency(attributes.get("c2c.currency")) if amount is not None else ""
     failed = status_code == STATUS_ERROR
@@ -94,4 +106,8 @@ def span_event(
         source="span",
         trace_id=trace_id,
         span_id=span_id,
+        system=system(attributes.get("c2c.system"), "c2c.system") or flow_system,
+        contract_version=contract_version(
+            attributes.get("c2c.contract_version"), "c2c.contract_version"
+        ),
     )

@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from .. import ledger
 from ..batch_sql import insert, pg_query, register_staging, upsert
-from ..models import Span
+from ..models import Flow, Span
 from ..projection import IncomingEvent
 from ..timefmt import from_unix_nanos
-from .events import MAX_CLOCK_SKEW, Invalid
+from .events import MAX_CLOCK_SKEW, Invalid, default_system
 from .otlp import SpanRecord
 from .span_events import attr, label_problem, span_event
 
@@ -110,8 +110,11 @@ def _correlations(records: list[SpanRecord]) -> dict[str, str]:
 Key = tuple[str, str]  # (trace_id, span_id)
 
 
-def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
+def ingest(records: list[SpanRecord], flow_id: int, flow_system: str = "") -> SpanResult:
     """Validate, store and project one export. Durable on return.
+
+    ``flow_system``: the system the flow's reports speak for unless a span says
+    (``c2c.system``); ``events.default_system`` of the flow's target system.
 
     Written in parts of at most ``SPAN_WRITE_TRACES`` traces, each its own database
     transaction: each trace takes a lock slot until its part commits, and PostgreSQL's lock
@@ -122,7 +125,7 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
     """
     result = SpanResult()
     received_at = timezone.now()
-    unique, reported = _validate(records, flow_id, received_at, result)
+    unique, reported = _validate(records, flow_id, flow_system, received_at, result)
     for part in _parts(unique, settings.SPAN_WRITE_TRACES):
         outcomes, own_count = ledger.run_atomic(
             lambda part=part: _write(part, reported, flow_id, received_at)
@@ -136,7 +139,11 @@ def ingest(records: list[SpanRecord], flow_id: int) -> SpanResult:
 
 
 def _validate(
-    records: list[SpanRecord], flow_id: int, received_at: datetime, result: SpanResult
+    records: list[SpanRecord],
+    flow_id: int,
+    flow_system: str,
+    received_at: datetime,
+    result: SpanResult,
 ) -> tuple[dict[Key, SpanRecord], dict[Key, IncomingEvent]]:
     """The export's valid spans, once each, and the events of those that report a stage;
     each refused span counted in ``result`` with its reason."""
@@ -168,6 +175,7 @@ def _validate(
                     attributes=attrs,
                     name=record.name,
                     flow_id=flow_id,
+                    flow_system=flow_system,
                 )
             except Invalid as exc:
                 result.reject(f"span {record.span_id}: {exc}")
@@ -303,6 +311,13 @@ def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent
             default=Value(""),
         )
     )
+    # Each orphan speaks for its own flow's target system unless it says otherwise.
+    systems = {
+        flow: default_system(target)
+        for flow, target in Flow.objects.filter(
+            id__in={o[9] for o in orphans if o[9]}
+        ).values_list("id", "target_system")
+    }
     events = []
     for _, trace_id, span_id, name, end_time, status_code, message, stage, attrs, flow in orphans:
         if not stage:
@@ -319,6 +334,7 @@ def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent
                     attributes=attrs,
                     name=name,
                     flow_id=flow or flow_id,
+                    flow_system=systems.get(flow or flow_id, ""),
                 )
             )
         except Invalid:  # pragma: no cover - validated on arrival, see ingest()

@@ -58,6 +58,10 @@ class Transaction(models.Model):
     stage_times = models.JSONField(default=dict)
     # Last-writer-wins register per descriptive field: {field: [occurred_at, event_id, value]}.
     facts = models.JSONField(default=dict)
+    # Each stage's amount, kept apart so a later stage's report does not overwrite an earlier
+    # one's (approved 10,000, invoiced 9,000): {stage slug: [occurred_at, event_id, amount,
+    # currency]}, last writer wins among the stage's succeeded reports that carry an amount.
+    stage_amounts = models.JSONField(default=dict)
     event_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,6 +79,10 @@ class Transaction(models.Model):
             models.Index(fields=["amount", "id"], name="txn_amount"),
             models.Index(fields=["started_at", "id"], name="txn_started"),
             models.Index(fields=["next_deadline_at", "id"], name="txn_deadline"),
+            # A contract's chain: its transactions of every journey (reconciliation).
+            models.Index(
+                fields=["contract"], name="txn_contract", condition=~models.Q(contract="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,6 +160,11 @@ class Event(models.Model):
     error_message = models.TextField(blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=8, default="api")  # "api" or "span"
+    # The system whose state this report speaks for (clm, billing, erp...), and the version
+    # of the contract's terms it holds after it; blank when not said (system: the flow's
+    # target system by default).
+    system = models.CharField(max_length=50, blank=True)
+    contract_version = models.CharField(max_length=50, blank=True)
     trace_id = models.CharField(max_length=32, blank=True)
     span_id = models.CharField(max_length=16, blank=True)
     # Fingerprint of the normalised content: a resend with the same event_id is a
