@@ -6,6 +6,7 @@ Secrets may also be given as ``NAME_FILE`` (a path), the convention of container
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
@@ -65,3 +66,16 @@ def env_decimal(name: str, default: str) -> Decimal:
     if not value.is_finite() or value < 0:
         raise ImproperlyConfigured(f"{name} must be a number of at least 0, not {raw!r}")
     return value
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_duration(name: str, default: str) -> timedelta:
+    """A duration such as ``90s``, ``30m``, ``4h`` or ``2d`` (a bare number is seconds)."""
+    raw = os.environ.get(name)
+    text = (default if raw is None or raw.strip() == "" else raw).strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    if not number.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a duration such as 30m, 4h or 2d, not {raw!r}")
+    return timedelta(seconds=int(number) * _UNITS[unit])

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_decimal, env_int, env_list, env_str
+from .env import env_bool, env_decimal, env_duration, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("C2C_VAR_DIR", str(BASE_DIR / "var")))
@@ -259,6 +259,10 @@ INGEST_MAX_EVENTS = 1000
 SPAN_WRITE_TRACES = env_int("SPAN_WRITE_TRACES", 500, minimum=1)
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 5, minimum=1)
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "USD").upper()
+# Reconciliation: how long systems may hold different versions of a contract before that is
+# a break, and by how much two stages' amounts may differ (in the transaction's currency).
+RECON_VERSION_GRACE = env_duration("RECON_VERSION_GRACE", "4h")
+RECON_TOLERANCE = env_decimal("RECON_TOLERANCE", "0.01")
 # The SLA policy whose start-to-end times are "billing latency" in the summary.
 BILLING_LATENCY_POLICY = env_str("BILLING_LATENCY_POLICY", "billing-latency")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES

@@ -50,6 +50,15 @@ class Rates:
         rate = self.rate(currency, day)
         return None if rate is None else (amount * rate).quantize(CENT)
 
+    def exchange(self, amount: Decimal, source: str, target: str, day: date) -> Decimal | None:
+        """``amount`` of ``source`` in ``target``, through the reporting currency."""
+        if source == target:
+            return amount
+        there, back = self.rate(source, day), self.rate(target, day)
+        if there is None or back is None or not back:
+            return None
+        return (amount * there / back).quantize(CENT)
+
 
 @dataclass
 class ImportResult:

@@ -9,6 +9,8 @@ from tracking import feed
 
 from . import freshness, rollups
 from .models import CoarseRollup, Fact, PendingRollup, RiskClock, Rollup
+from .reconciliation import feed as contract_feed
+from .reconciliation.refresh import reconcile_due
 from .refresh import CHUNK, Context, process
 from .rollups import RefreshResult
 
@@ -48,6 +50,11 @@ def rebuild(progress: Callable[[RefreshResult], None] | None = None) -> RefreshR
             rollups.empty(model)
         rollups.aggregate_all()
         freshness.bump()
+    # Every contract, from scratch too.
+    contract_feed.enter_all(now)
+    reconciled = reconcile_due(now)
+    result.contracts = reconciled.contracts
+    result.breaks_opened, result.breaks_cleared = reconciled.opened, reconciled.cleared
     _tidy_after_rebuild()
     return result
 

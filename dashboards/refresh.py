@@ -25,6 +25,8 @@ from .facts import Derived, Policy, TxnView, derive
 from .fx import Rates
 from .models import Fact, RiskClock, SlaPolicy
 from .models.facts import DIMENSIONS
+from .reconciliation import feed as contract_feed
+from .reconciliation.refresh import reconcile_due
 from .rollups import Deltas, RefreshResult, add, subtract
 
 CHUNK = 2000
@@ -124,6 +126,10 @@ def refresh(
         result.chunks += 1
         if progress:
             progress(result)
+    # The contracts of the transactions just processed, and those whose time came.
+    reconciled = reconcile_due(now)
+    result.contracts = reconciled.contracts
+    result.breaks_opened, result.breaks_cleared = reconciled.opened, reconciled.cleared
     if fold:
         folded = rollups.fold_pending()
         result.folded = folded.folded
@@ -167,7 +173,7 @@ def process(ids: list[int], context: Context, now: datetime) -> tuple[int, Delta
     # A transaction deleted meanwhile took its facts along (cascade): take them out too.
     for txn_id in set(ids) - found:
         subtract(work.deltas, old[txn_id])
-    _write(ids, work)
+    _write(ids, work, now)
     return work.changed, {key: v for key, v in work.deltas.items() if v[0] or v[1]}
 
 
@@ -245,10 +251,12 @@ def _compare(txn_id: int, derived: Derived, before: dict[tuple, tuple], work: _R
     return differs
 
 
-def _write(ids: list[int], work: _Rework) -> None:
+def _write(ids: list[int], work: _Rework, now: datetime) -> None:
     delete_by_keys(Fact, "id", work.gone)
     insert(Fact, FACT_COLUMNS, work.new_facts)
     delete_by_keys(RiskClock, "transaction", ids)
     insert(RiskClock, CLOCK_COLUMNS, work.clocks)
+    # Their contracts are due to be reconciled again: a stage's amount or a version moved.
+    contract_feed.enter_for(ids, now)
     # Figures that change by themselves later (a deadline passing) are worked out again then.
     feed.schedule(work.rechecks)

@@ -45,6 +45,9 @@ class RefreshResult:
     skipped: bool = False
     dirty: set[datetime] = field(default_factory=set)  # 5-minute buckets whose rollups moved
     folded: int = 0  # pending rows added to the rollups
+    contracts: int = 0  # contracts reconciled after the facts
+    breaks_opened: int = 0
+    breaks_cleared: int = 0
 
     @property
     def buckets(self) -> int:
