@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from dashboards.models import Contract, ContractBreak
+from dashboards.models import BreakChange, Contract, ContractBreak
 from dashboards.refresh import refresh
-from tests.dashboards.helpers import TODAY
+from tests.dashboards.helpers import TODAY, report, stamp
 
-from .chain import CONTRACT, T0, send_chain
+from .chain import CONTRACT, T0, send_chain, step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(TODAY)]
 
@@ -42,3 +42,59 @@ def test_a_chain_gives_its_versions_amounts_and_four_breaks(ingest_client):
     assert mismatch.since == T0 + timedelta(days=5)
     assert mismatch.detail == "billing and clm hold v2; erp still holds v1"
     assert (contract.open_breaks, contract.transactions) == (4, 6)
+
+
+def open_kinds() -> set[str]:
+    return set(ContractBreak.objects.filter(cleared_at=None).values_list("kind", flat=True))
+
+
+def test_a_break_clears_when_a_later_report_settles_it_and_its_history_stays(
+    ingest_client, time_machine
+):
+    send_chain(ingest_client)
+    refresh(now=TODAY + timedelta(minutes=1))
+    # The ERP catches up with v2; INV-1's invoice is re-issued at the approved 10,000.
+    report(
+        ingest_client,
+        step("AMD-42-1", "amendment", "erp_updated", stamp(TODAY), "erp", "2"),
+        step(
+            "INV-1", "billing", "invoice_generated", stamp(TODAY), "billing",
+            amount="10000.00", currency="EUR", invoice="F-001",
+        ),
+    )  # fmt: skip
+    refresh(now=TODAY + timedelta(minutes=2))
+    assert open_kinds() == {"unbilled", "duplicate_invoice"}
+    cleared = ContractBreak.objects.exclude(cleared_at=None)
+    assert set(cleared.values_list("kind", flat=True)) == {"version_mismatch", "amount_mismatch"}
+    changes = BreakChange.objects.order_by("id").values_list("brk__kind", "change")
+    assert ("amount_mismatch", "cleared") in list(changes)
+    assert Contract.objects.get().versions == {"clm": "2", "billing": "2", "erp": "2"}
+
+
+def test_a_break_that_comes_due_with_no_report_is_found_when_its_time_comes(
+    ingest_client, time_machine
+):
+    report(
+        ingest_client,
+        step("INV-7", "billing", "work_approved", stamp(TODAY - timedelta(hours=1)), "psa",
+             amount="700.00", currency="EUR"),
+    )  # fmt: skip
+    refresh(now=TODAY + timedelta(minutes=1))
+    assert open_kinds() == set()
+    later = TODAY + timedelta(days=2)
+    time_machine.move_to(later)
+    refresh(now=later)  # nothing new was reported: the contract feed brought it back
+    assert open_kinds() == {"unbilled"}
+
+
+def test_a_transaction_moved_to_another_contract_leaves_its_breaks_behind(ingest_client):
+    send_chain(ingest_client)
+    refresh(now=TODAY + timedelta(minutes=1))
+    report(
+        ingest_client,
+        step("INV-2", "billing", "work_approved", stamp(TODAY), "psa", contract="C-43"),
+    )
+    refresh(now=TODAY + timedelta(minutes=2))
+    old = ContractBreak.objects.filter(contract__key=CONTRACT, cleared_at=None)
+    assert "unbilled" not in set(old.values_list("kind", flat=True))
+    assert Contract.objects.get(key="C-43").transactions == 1
