@@ -247,6 +247,8 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "tracking.models.EventStatus.choices",
         "CaseStatusEnum": "exceptions.models.CaseStatus.choices",
         "ReplayStatusEnum": "exceptions.models.ReplayStatus.choices",
+        "BreakKindEnum": "dashboards.models.BreakKind.choices",
+        "CaseKindEnum": "exceptions.models.CaseKind.choices",
     },
 }
 

@@ -49,6 +49,7 @@ def matches(rule: AlertRule, case: ExceptionCase) -> bool:
         (rule.region, case.region),
         (rule.business_unit, case.business_unit),
         (rule.team, case.team),
+        (rule.case_kind, case.kind),
     )
     if any(wanted and wanted != value for wanted, value in checks):
         return False

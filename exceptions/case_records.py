@@ -1,9 +1,11 @@
-"""How a case is written: opened from a status change (with its audit entries, opening and
-routing), and resolved by itself when the ledger shows the stage done."""
+"""How a case is written: opened from a status change or a reconciliation break (with its
+audit entries, opening and routing), and resolved by itself when the ledger shows the stage
+done or the break cleared."""
 
 from datetime import datetime
 
 from dashboards.fx import Rates
+from dashboards.models import ContractBreak
 from tracking.models import StatusChange, Transaction
 
 from . import audit
@@ -56,6 +58,32 @@ def new_case(
         amount=rates.convert(txn.amount, txn.currency, change.changed_at.date()),
         opened_at=change.changed_at,
         last_seen_at=change.changed_at,
+    )
+
+
+def new_break_case(brk: ContractBreak, txn: Transaction, stage_id: int, key: str) -> ExceptionCase:
+    """The case a reconciliation break opens, of the break's kind, worth its amount (in the
+    reporting currency), dated from when the break began; not yet routed or saved."""
+    return ExceptionCase(
+        transaction_id=txn.id,
+        correlation_id=txn.correlation_id,
+        journey_id=txn.journey_id,
+        stage_id=stage_id,
+        flow_id=txn.flow_id,
+        kind=brk.kind,
+        contract_break=brk,
+        break_key=key,
+        # Ownership rules match on the error code: a rule can route a kind of break.
+        error_code=brk.kind,
+        error_message=brk.detail,
+        event_id=txn.stage_event_id,
+        region=txn.region,
+        business_unit=txn.business_unit,
+        original_amount=brk.amount,
+        original_currency=brk.currency,
+        amount=brk.amount_reporting,
+        opened_at=brk.since,
+        last_seen_at=brk.found_at,
     )
 
 

@@ -82,7 +82,10 @@ class _Batch:
         self.live: dict[tuple[int, int], ExceptionCase] = {
             (c.transaction_id, c.stage_id): c
             for c in ExceptionCase.objects.filter(
-                transaction_id__in=txn_ids, status__in=LIVE_STATUSES
+                # The ledger's own cases: a break's case settles with its break.
+                transaction_id__in=txn_ids,
+                status__in=LIVE_STATUSES,
+                break_key="",
             )
         }
         self.replays = list(

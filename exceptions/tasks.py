@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import actions, alerts, delivery, digest, intake, replay, watch
+from . import actions, alerts, break_intake, delivery, digest, intake, replay, watch
 from .replay.queue import send_replay
 
 __all__ = ["send_replay"]  # defined with the replay rules; registered here for autodiscovery
@@ -23,7 +23,16 @@ def intake_changes() -> int:
             result.bumped,
             result.resolved,
         )
-    return result.changes
+    breaks = break_intake.consume()
+    if breaks.changes:
+        log.info(
+            "exceptions: %d break changes, %d cases opened, %d updated, %d resolved",
+            breaks.changes,
+            breaks.opened,
+            breaks.updated,
+            breaks.resolved,
+        )
+    return result.changes + breaks.changes
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -73,6 +73,8 @@ class ContractBreak(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     # In the reporting currency; None when there is no FX rate.
     amount_reporting = models.DecimalField(null=True, blank=True, **MONEY)
+    # What the breaks list ranks by: the reporting amount, 0 when unpriced (last, not first).
+    rank_amount = models.DecimalField(default=0, **MONEY)
     correlation_id = models.CharField(max_length=200, blank=True)
     transaction = models.ForeignKey(
         Transaction, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
@@ -94,7 +96,7 @@ class ContractBreak(models.Model):
         indexes = [
             # The breaks list: open ones, largest first.
             models.Index(
-                fields=["-amount_reporting", "id"],
+                fields=["-rank_amount", "-id"],
                 name="break_open_amount",
                 condition=models.Q(cleared_at__isnull=True),
             ),

@@ -121,8 +121,8 @@ def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount)
 
 
-_BREAK_FIELDS = ["amount", "currency", "amount_reporting", "correlation_id", "transaction",
-                 "stage", "detail", "since"]  # fmt: skip
+_BREAK_FIELDS = ["amount", "currency", "amount_reporting", "rank_amount", "correlation_id",
+                 "transaction", "stage", "detail", "since"]  # fmt: skip
 
 
 def _new_break(
@@ -135,6 +135,7 @@ def _new_break(
         amount=brk.amount,
         currency=brk.currency,
         amount_reporting=reporting,
+        rank_amount=reporting or 0,
         correlation_id=brk.correlation_id,
         transaction_id=chains.ids.get(brk.correlation_id),
         stage=brk.stage,
@@ -150,6 +151,7 @@ def _update(held: ContractBreak, brk: Break, reporting: Decimal | None, chains: 
         "amount": brk.amount,
         "currency": brk.currency,
         "amount_reporting": reporting,
+        "rank_amount": reporting or 0,
         "correlation_id": brk.correlation_id,
         "transaction_id": chains.ids.get(brk.correlation_id),
         "stage": brk.stage,

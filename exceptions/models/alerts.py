@@ -14,6 +14,8 @@ from django.db import models
 
 from tracking.models import Flow, Journey
 
+from .cases import CaseKind
+
 
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
@@ -71,6 +73,12 @@ class AlertRule(models.Model):
     region = models.CharField(max_length=100, blank=True)
     business_unit = models.CharField(max_length=100, blank=True)
     team = models.CharField(max_length=100, blank=True, help_text="Only cases of this team.")
+    case_kind = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=CaseKind.choices,
+        help_text="Only cases of this kind: failed, stuck, or a reconciliation break's.",
+    )
     min_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     threshold = models.DecimalField(
         max_digits=18,

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from dashboards.models import BreakKind, ContractBreak
 from tracking.models import Flow, Journey, Stage, Transaction
 from tracking.models.transactions import MONEY
 
@@ -16,6 +17,16 @@ class CaseStatus(models.TextChoices):
 class CaseKind(models.TextChoices):
     FAILED = "failed", "Failed"
     STUCK = "stuck", "Stuck"
+    # Reconciliation breaks (dashboards.models.BreakKind), one kind each.
+    VERSION_MISMATCH = BreakKind.VERSION_MISMATCH.value, BreakKind.VERSION_MISMATCH.label
+    AMOUNT_MISMATCH = BreakKind.AMOUNT_MISMATCH.value, BreakKind.AMOUNT_MISMATCH.label
+    UNBILLED = BreakKind.UNBILLED.value, BreakKind.UNBILLED.label
+    OVER_BILLED = BreakKind.OVER_BILLED.value, BreakKind.OVER_BILLED.label
+    DUPLICATE_INVOICE = BreakKind.DUPLICATE_INVOICE.value, BreakKind.DUPLICATE_INVOICE.label
+
+
+# The kinds the ledger's outbox opens; the others are opened by reconciliation breaks.
+LEDGER_KINDS = (CaseKind.FAILED, CaseKind.STUCK)
 
 
 # A case in one of these is the one case of its transaction + stage: a repeat of the
@@ -32,7 +43,8 @@ ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.ACKNOWLEDGED)
 
 
 class ExceptionCase(models.Model):
-    """A failed or stuck stage of one transaction, with the person or team who owns it."""
+    """A failed or stuck stage of one transaction, or a reconciliation break found on it,
+    with the person or team who owns it."""
 
     transaction = models.ForeignKey(
         Transaction, on_delete=models.CASCADE, related_name="exception_cases", db_index=False
@@ -43,7 +55,18 @@ class ExceptionCase(models.Model):
     flow = models.ForeignKey(
         Flow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
-    kind = models.CharField(max_length=8, choices=CaseKind.choices)
+    kind = models.CharField(max_length=20, choices=CaseKind.choices)
+    # A break's case: the break, and its key within the contract (blank for failed and
+    # stuck stages), so one stage may have its failure's case and its breaks' at once.
+    contract_break = models.ForeignKey(
+        ContractBreak,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    break_key = models.CharField(max_length=300, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     # The event a replay re-runs: the failure, or for a stuck stage the last report before it.
@@ -79,7 +102,7 @@ class ExceptionCase(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["transaction", "stage"],
+                fields=["transaction", "stage", "break_key"],
                 condition=models.Q(status__in=[s.value for s in LIVE_STATUSES]),
                 name="one_live_case_per_stage",
             ),

@@ -4,7 +4,9 @@ approved at 10,000 and generated at 9,000, work of 5,000 approved ten days ago a
 invoiced, and one invoice reference on two transactions."""
 
 from datetime import timedelta
+from decimal import Decimal
 
+from dashboards.models import FxRate
 from tests.dashboards.helpers import TODAY, report, stamp
 from tests.tracking.factories import event
 
@@ -26,6 +28,7 @@ def step(cid, journey, stage, when, system="", version="", **extra) -> dict:
 
 
 def send_chain(client) -> None:
+    FxRate.objects.get_or_create(date=T0.date(), currency="EUR", defaults={"rate": Decimal("1.10")})
     report(
         client,
         # Activation: v1 on the CLM, the ERP (customer synced there) and billing.
