@@ -29,6 +29,7 @@ from .queries import (
     totals,
     window_bounds,
 )
+from .reconciliation import figures as reconciliation_figures
 
 RISK_REASONS = ("failed", "stuck", "overdue", "leakage")
 COUNT_METRICS = {
@@ -113,7 +114,14 @@ def summary(window_text: str, filters: dict[str, str], now: datetime) -> dict:
         "stuck_count": int(risk.get("stuck", [0])[0] or 0),
         "transactions": count("started"),
         "as_of": taken.isoformat() if taken else None,
+        "reconciliation": _reconciliation(filters),
     }
+
+
+def _reconciliation(filters: dict[str, str]) -> dict:
+    """The open reconciliation breaks (not windowed: they stand until settled)."""
+    found = reconciliation_figures.totals(filters)
+    return {"breaks": found["breaks"], "amount": money(found["amount"])}
 
 
 def _grain(interval: str | None, window: timedelta) -> int:

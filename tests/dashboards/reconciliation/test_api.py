@@ -102,3 +102,11 @@ def test_people_with_a_role_may_read_contracts_and_outsiders_not(chain, viewer, 
 
 def test_an_unknown_contract_is_404(read_client, chain):
     assert read_client.get("/api/v1/contracts/C-404").status_code == 404
+
+
+def test_the_summary_counts_the_open_breaks(read_client, chain):
+    summary = read_client.get("/api/v1/metrics/summary").json()
+    # 20,000 + 5,000 + 3,000 + 1,000 EUR at 1.10
+    assert summary["reconciliation"] == {"breaks": 4, "amount": "31900.00"}
+    elsewhere = read_client.get("/api/v1/metrics/summary", {"region": "NA"}).json()
+    assert elsewhere["reconciliation"] == {"breaks": 0, "amount": "0.00"}
