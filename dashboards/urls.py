@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import flows, overview, saved, transaction, transactions
+from .views import contracts, flows, overview, saved, transaction, transactions
 
 app_name = "dashboards"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("transactions/", transactions.transactions_view, name="transactions"),
     # Correlation IDs are the business's own keys; they may hold slashes.
     path("transactions/<path:correlation_id>/", transaction.transaction_view, name="transaction"),
+    path("contracts/", contracts.contracts_view, name="contracts"),
+    path("contracts/<path:contract>/", contracts.contract_view, name="contract"),
     path("flows/", flows.flows_view, name="flows"),
     path("flows/<slug:slug>/", flows.flow_view, name="flow"),
     path("views/", saved.save_view, name="save-view"),

@@ -83,11 +83,7 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(fields=["customer"], name="contract_customer"),
-                    models.Index(
-                        condition=models.Q(("open_breaks__gt", 0)),
-                        fields=["-break_amount", "id"],
-                        name="contract_with_breaks",
-                    ),
+                    models.Index(fields=["-break_amount", "-id"], name="contract_break_amount"),
                 ],
             },
         ),

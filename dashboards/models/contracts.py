@@ -51,11 +51,8 @@ class Contract(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["customer"], name="contract_customer"),
-            models.Index(
-                fields=["-break_amount", "id"],
-                name="contract_with_breaks",
-                condition=models.Q(open_breaks__gt=0),
-            ),
+            # The list: largest open breaks first, paged by (break_amount, id).
+            models.Index(fields=["-break_amount", "-id"], name="contract_break_amount"),
         ]
 
     def __str__(self) -> str:
