@@ -157,6 +157,25 @@ def breakdown(cells: Iterable[tuple[str, str, int, float]], currency: str, link)
     return _figure(traces, title, currency, barmode="stack")
 
 
+def breaks_by_kind(cells: list[tuple[str, str, int, float]], currency: str, link) -> Chart:
+    """Open reconciliation breaks by kind: (kind, label, count, amount) each, the amount the
+    bar and the count on it; each bar opens the contracts with such a break."""
+    traces = [
+        {
+            "type": "bar",
+            "name": "open breaks",
+            "x": [label for _, label, _, _ in cells],
+            "y": [amount for _, _, _, amount in cells],
+            "text": [str(count) for _, _, count, _ in cells],
+            "textposition": "outside",
+            "marker": {"color": palette.SERIES[3 % len(palette.SERIES)]},
+            "customdata": [link(kind) for kind, _, _, _ in cells],
+            "hovertemplate": f"%{{x}}<br>%{{y:,.0f}} {currency} in %{{text}} breaks<extra></extra>",
+        }
+    ]
+    return _figure(traces, "Reconciliation breaks by kind", currency, showlegend=False)
+
+
 def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]], link) -> Chart:
     """Stage to stage, and where transactions stopped (failed, stuck, still waiting)."""
     labels = [s.replace("_", " ") for s in stages]

@@ -1,6 +1,7 @@
 """The overview: KPI tiles refreshed in place, and the charts behind them."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.utils import timezone
 
@@ -8,7 +9,9 @@ from c2c_ops.access import htmx_partial, needs, respond
 
 from .. import extensions, filterbar, freshness, overview_figures
 from ..charts import figures as charts
+from ..models import BreakKind
 from ..queries import BadQuery
+from ..reconciliation import figures as reconciliation_figures
 from ..summary import latency_series, series
 
 TILES_EVERY = "30s"
@@ -92,6 +95,19 @@ def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict
             "note": "work approved to invoice generated",
         },
     ]
+    breaks = s["reconciliation"]
+    tiles.append(
+        {
+            "key": "reconciliation",
+            "label": "Reconciliation breaks",
+            "money": breaks["amount"],
+            "href": _contracts_link(scope, has_breaks="true"),
+            "note": (
+                f"{breaks['breaks']} open: versions, amounts, unbilled work, over-billing, "
+                "duplicate invoices"
+            ),
+        }
+    )
     for policy in s["sla"]:
         tiles.append(
             {
@@ -104,6 +120,15 @@ def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict
             }
         )
     return tiles
+
+
+def _contracts_link(scope: filterbar.Scope, **extra: str) -> str:
+    """The contracts list for the filter bar's filters a contract has (not the window, the
+    journey or the flow: the breaks of a contract stand until settled, across journeys)."""
+    wanted = {
+        k: v for k, v in scope.filters.items() if k in reconciliation_figures.CONTRACT_FILTERS
+    }
+    return f"/contracts/?{urlencode({**wanted, **extra})}"
 
 
 def _cached_charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dict:
@@ -135,6 +160,15 @@ def _charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dic
         out["latency"] = charts.latency(
             {"p50": latency["latency_p50"], "p95": latency["latency_p95"]}, latency_policy
         )
+    labels = dict(BreakKind.choices)
+    out["breaks"] = charts.breaks_by_kind(
+        [
+            (kind, labels[kind], count, float(amount))
+            for kind, (count, amount) in reconciliation_figures.by_kind(scope.filters).items()
+        ],
+        currency,
+        lambda kind: _contracts_link(scope, kind=kind),
+    )
     _, cells = overview_figures.breakdown(scope.filters)
     out["breakdown"] = charts.breakdown(cells, currency, link)
     journey = scope.filters.get("journey", "billing")

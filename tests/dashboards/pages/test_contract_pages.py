@@ -2,11 +2,12 @@
 
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from dashboards.refresh import refresh
 from tests.conftest import browser
-from tests.dashboards.helpers import TODAY
+from tests.dashboards.helpers import TODAY, plotly_checked
 from tests.dashboards.reconciliation.chain import CONTRACT, send_chain
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(TODAY)]
@@ -72,3 +73,24 @@ def test_an_unreconciled_contract_is_404_and_outsiders_are_refused(chain, viewer
     assert browser(viewer).get("/contracts/C-404/").status_code == 404
     assert browser(outsider).get(f"/contracts/{CONTRACT}/").status_code == 403
     assert browser(outsider).get("/contracts/").status_code == 403
+
+
+def chart(html: str, name: str) -> dict:
+    start = html.index(f'id="figure-{name}">') + len(f'id="figure-{name}">')
+    return plotly_checked(orjson.loads(html[start : html.index("</script>", start)]))
+
+
+def test_the_overview_tile_and_chart_drill_to_the_contracts_with_breaks(chain, viewer):
+    html = browser(viewer).get("/").content.decode()
+    tile = html[html.index('id="tile-reconciliation"') :]
+    tile = tile[: tile.index("</article>")]
+    assert 'href="/contracts/?has_breaks=true"' in tile
+    assert "31,900" in tile and "4 open" in tile
+    bars = chart(html, "breaks")["data"][0]
+    kinds = dict(zip(bars["customdata"], bars["y"], strict=True))
+    assert kinds["/contracts/?kind=unbilled"] == 5500.0
+    assert kinds["/contracts/?kind=over_billed"] == 0.0
+    # What the tile opens adds up to the tile.
+    listed = browser(viewer).get("/contracts/", {"has_breaks": "true", "format": "csv"})
+    rows = b"".join(listed.streaming_content).decode().splitlines()[1:]
+    assert [row.split(",")[-2] for row in rows] == ["31900.00"]
