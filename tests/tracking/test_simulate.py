@@ -58,7 +58,7 @@ def test_live_traffic_flows_for_the_given_duration(server):
         "--url",
         server.url,
         "--rate",
-        "240",
+        "1200",  # transactions a minute, about 200 contracts' chains: some in 3 seconds
         "--duration",
         "3",
         "--time-scale",
@@ -93,3 +93,22 @@ def test_scenarios_include_failures_retries_and_stalls():
         for i in range(1, len(p))
         if p[i].status != "started"
     )
+
+
+def test_the_simulated_firm_has_every_kind_of_break_at_a_few_percent(server):
+    from dashboards.models import Contract, ContractBreak
+    from dashboards.refresh import refresh
+
+    call_command(
+        "simulate", "--url", server.url, "--backfill", "30d", "--per-day", "50", "--seed", "11",
+        stdout=StringIO(), stderr=StringIO(),
+    )  # fmt: skip
+    refresh()
+    contracts = Contract.objects.count()
+    open_breaks = ContractBreak.objects.filter(cleared_at=None)
+    by_kind = dict(open_breaks.values_list("kind").annotate(n=Count("id")))
+    assert set(by_kind) == {
+        "version_mismatch", "amount_mismatch", "unbilled", "over_billed", "duplicate_invoice",
+    }  # fmt: skip
+    # A few percent of contracts for each kind (unbilled work is the common one).
+    assert all(n <= contracts * 0.25 for n in by_kind.values()), (by_kind, contracts)

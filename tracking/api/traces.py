@@ -126,9 +126,7 @@ def export_traces(request: HttpRequest) -> HttpResponse:
             records = decode(body, content_type)
         except MalformedExport as exc:
             return _error(reply_type, 400, str(exc))
-        result = spans.ingest(
-            records, api_key.flow_id, default_system(api_key.flow.target_system)
-        )
+        result = spans.ingest(records, api_key.flow_id, default_system(api_key.flow.target_system))
     except (OperationalError, InterfaceError, ConcurrentWrite) as exc:
         log.warning(
             "ingest unavailable, client told to retry: %s: %s",

@@ -314,9 +314,9 @@ def _adopt_orphans(by_trace: dict[str, str], flow_id: int) -> list[IncomingEvent
     # Each orphan speaks for its own flow's target system unless it says otherwise.
     systems = {
         flow: default_system(target)
-        for flow, target in Flow.objects.filter(
-            id__in={o[9] for o in orphans if o[9]}
-        ).values_list("id", "target_system")
+        for flow, target in Flow.objects.filter(id__in={o[9] for o in orphans if o[9]}).values_list(
+            "id", "target_system"
+        )
     }
     events = []
     for _, trace_id, span_id, name, end_time, status_code, message, stage, attrs, flow in orphans:

@@ -110,6 +110,9 @@ class Delivery:
         if report.amount is not None:
             attributes["c2c.amount"] = str(report.amount)
             attributes["c2c.currency"] = report.currency
+        if report.system:
+            attributes["c2c.system"] = report.system
+            attributes["c2c.contract_version"] = report.contract_version
         root = tracer.start_span(
             report.stage.replace("_", " "),
             kind=SpanKind.SERVER,
@@ -202,4 +205,7 @@ def event_body(report: Report) -> dict:
         body["currency"] = report.currency
     if report.error_code:
         body["error"] = {"code": report.error_code, "message": report.error_message}
+    if report.system:
+        body["system"] = report.system
+        body["contract_version"] = report.contract_version
     return body

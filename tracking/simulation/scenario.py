@@ -125,6 +125,8 @@ class Report:
     dims: dict[str, str] = field(default_factory=dict)
     error_code: str = ""
     error_message: str = ""
+    system: str = ""  # the system whose state it reports, when it says
+    contract_version: str = ""
 
 
 @dataclass
@@ -155,23 +157,21 @@ def _duration(rng: random.Random, expected: timedelta, behaviour: Behaviour) -> 
     return expected * min(share, 4.0)
 
 
-def plan_transaction(
-    rng: random.Random,
-    number: int,
-    started_at: datetime,
-    behaviour: Behaviour | None = None,
-    journey: str | None = None,
-    time_scale: float = 1.0,
-) -> list[Report]:
-    """Every report of one transaction, in occurrence order, including future ones.
+@dataclass
+class Terms:
+    """What a transaction of a contract's chain carries besides the journey's own rules."""
 
-    ``time_scale`` < 1 compresses the time between stages (live demo traffic).
-    """
-    behaviour = behaviour or Behaviour()
-    if journey is None:
-        names = list(JOURNEYS)
-        journey = rng.choices(names, weights=[JOURNEYS[n][1] for n in names])[0]
-    prefix, _, median, stages = JOURNEYS[journey]
+    dims: dict[str, str]
+    currency: str
+    amount: Decimal
+    # stage -> the amount that stage reports, where it differs from ``amount``
+    stage_amounts: dict[str, Decimal] = field(default_factory=dict)
+    # stage -> (system, contract version) the stage's success reports
+    versions: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def random_dims(rng: random.Random) -> tuple[dict[str, str], str]:
+    """A customer in a region, with its business unit, legal entity and currency."""
     region = rng.choice(list(REGIONS))
     currencies, entities = REGIONS[region]
     dims = {
@@ -180,8 +180,32 @@ def plan_transaction(
         "legal_entity": rng.choice(entities),
         "customer": rng.choice(CUSTOMERS),
     }
-    currency = rng.choice(currencies)
-    amount = _amount(rng, median)
+    return dims, rng.choice(currencies)
+
+
+def plan_transaction(
+    rng: random.Random,
+    number: int,
+    started_at: datetime,
+    behaviour: Behaviour | None = None,
+    journey: str | None = None,
+    time_scale: float = 1.0,
+    terms: Terms | None = None,
+) -> list[Report]:
+    """Every report of one transaction, in occurrence order, including future ones.
+
+    ``time_scale`` < 1 compresses the time between stages (live demo traffic); ``terms``
+    ties the transaction into a contract's chain (``tracking.simulation.chains``).
+    """
+    behaviour = behaviour or Behaviour()
+    if journey is None:
+        names = list(JOURNEYS)
+        journey = rng.choices(names, weights=[JOURNEYS[n][1] for n in names])[0]
+    prefix, _, median, stages = JOURNEYS[journey]
+    if terms is None:
+        dims, currency = random_dims(rng)
+        terms = Terms(dims, currency, _amount(rng, median))
+    dims, currency, amount = terms.dims, terms.currency, terms.amount
     correlation_id = f"{prefix}-{started_at.year}-{number:06d}"
     reports: list[Report] = []
     moment = started_at
@@ -190,6 +214,7 @@ def plan_transaction(
     def report(stage: str, flow: str, status: str, when: datetime, code: str = "") -> None:
         nonlocal attempt
         attempt += 1
+        system, version = terms.versions.get(stage, ("", "")) if status == "succeeded" else ("", "")
         reports.append(
             Report(
                 correlation_id=correlation_id,
@@ -200,11 +225,13 @@ def plan_transaction(
                 flow=flow,
                 transport=FLOWS[flow][3],
                 event_id=f"{correlation_id}:{stage}:{attempt}",
-                amount=amount,
+                amount=terms.stage_amounts.get(stage, amount),
                 currency=currency,
                 dims=dims,
                 error_code=code,
                 error_message=_message(code) if code else "",
+                system=system,
+                contract_version=version,
             )
         )
 

@@ -8,11 +8,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from tracking.models import Flow, FlowAPIKey
+from tracking.simulation.chains import plan_contract
 from tracking.simulation.delivery import Delivery
-from tracking.simulation.scenario import FLOWS, plan_transaction
+from tracking.simulation.scenario import FLOWS
 
 WINDOW = re.compile(r"^(\d+)([dhm])$")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+CHAIN_LENGTH = 6
 
 
 def window(text: str) -> timedelta:
@@ -126,11 +130,18 @@ class Command(BaseCommand):
         now = timezone.now()
         count = max(1, round(per_day * span / timedelta(days=1)))
         reports = []
-        for _ in range(count):
+        planned = 0
+        # Contracts' chains, until the transactions begun by now make the count.
+        while planned < count:
             started = now - span * rng.random()
-            reports += [
-                r for r in plan_transaction(rng, next(numbers), started) if r.occurred_at <= now
-            ]
+            for plan in plan_contract(rng, next(numbers), started):
+                sent = [r for r in plan if r.occurred_at <= now]
+                if not sent:
+                    continue
+                reports += sent
+                planned += 1
+                if planned == count:
+                    break
         reports.sort(key=lambda r: r.occurred_at)
         # Real flows are not tidy: some reports arrive much later than their neighbours,
         # and some are sent twice by a flow's own retry.
@@ -161,9 +172,11 @@ class Command(BaseCommand):
         tick = 0
         while deadline is None or time.monotonic() < deadline:
             now = timezone.now()
-            for _ in range(_poisson(rng, rate)):
-                for report in plan_transaction(rng, next(numbers), now, time_scale=scale):
-                    heapq.heappush(pending, (report.occurred_at, report.event_id, report))
+            # A contract's chain is about six transactions: the rate counts transactions.
+            for _ in range(_poisson(rng, rate / CHAIN_LENGTH)):
+                for plan in plan_contract(rng, next(numbers), now, time_scale=scale):
+                    for report in plan:
+                        heapq.heappush(pending, (report.occurred_at, report.event_id, report))
             due = []
             while pending and pending[0][0] <= now:
                 due.append(heapq.heappop(pending)[2])
