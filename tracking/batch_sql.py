@@ -80,8 +80,10 @@ def create_staging_tables(sender: object, connection, **_: object) -> None:
         try:
             with raw.transaction(), raw.cursor() as cursor:
                 cursor.execute(sql)
-        except psycopg.errors.UndefinedTable:
-            return  # not migrated yet: post_migrate calls again
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+            # Not migrated yet (a new database, or an upgrade adding columns): post_migrate
+            # calls again once the tables are there.
+            return
 
 
 def pg_query(sql: str, params: Sequence[object] | Mapping[str, object]) -> list[tuple]:

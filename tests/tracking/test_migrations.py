@@ -130,3 +130,22 @@ def test_the_status_moves_to_the_state_rows_and_back():
     finally:
         latest = MigrationExecutor(connection)
         latest.migrate(latest.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_a_migration_behind_can_be_connected_to_and_upgraded():
+    """A process that connects to a database whose tables lack the code's new columns (an
+    upgrade, before `migrate`) must start, so that `migrate` itself can run."""
+    behind = [("tracking", "0009_event_ids_per_flow")]
+    try:
+        MigrationExecutor(connection).migrate(behind)
+        connection.close()
+        connection.ensure_connection()  # connection_created: the staging tables' hook
+        latest = MigrationExecutor(connection)
+        latest.loader.build_graph()
+        latest.migrate(latest.loader.graph.leaf_nodes())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT stage_amounts FROM tracking_transaction LIMIT 1")
+    finally:
+        latest = MigrationExecutor(connection)
+        latest.migrate(latest.loader.graph.leaf_nodes())
