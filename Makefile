@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/c2c_ops
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test test-clock lint fmt bench-faults bench-ingest bench-metrics bench-queue bench-dashboards clean
+.PHONY: setup demo serve test test-clock lint fmt bench-faults bench-reconciliation bench-ingest bench-metrics bench-queue bench-dashboards clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -65,6 +65,11 @@ bench-ingest: setup
 bench-metrics: setup
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
 		.venv/bin/python bench/metrics.py
+
+## Reconciliation at 100,000 contracts / 1,000,000 transactions against raw SQL.
+bench-reconciliation: setup
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
+		.venv/bin/python bench/reconciliation.py $(BENCH_ARGS)
 
 ## The exception queue page with 100,000 open cases against the raw SQL of its queries.
 bench-queue: setup

@@ -62,9 +62,28 @@ def flows() -> dict[str, int]:
     return ids
 
 
+# With contracts: which system each versioned stage speaks for, and the version it holds.
+VERSIONED = {
+    "contract_approved": ("clm", "1"),
+    "customer_synced": ("erp", "1"),
+    "billing_rules_published": ("billing", "1"),
+    "amendment_approved": ("clm", "2"),
+    "billing_rules_updated": ("billing", "2"),
+    "erp_updated": ("erp", "2"),
+}
+
+
 def one_transaction(
-    number: int, journey: journeys.JourneyInfo, flow_id: int, now: datetime, rng: random.Random
+    number: int,
+    journey: journeys.JourneyInfo,
+    flow_id: int,
+    now: datetime,
+    rng: random.Random,
+    contracts: int = 0,
 ) -> tuple[LedgerState, list[IncomingEvent]]:
+    """One transaction's events and the state they fold into. With ``contracts``, it names
+    contract ``number % contracts`` and reports what reconciliation reads: each stage's
+    amount (an invoice at another amount now and then), and versions on versioned stages."""
     cid = f"BENCH-{number:08d}"
     moment = now - HISTORY * rng.random()
     facts = {
@@ -73,6 +92,10 @@ def one_transaction(
         "legal_entity": rng.choice(ENTITIES),
         "customer": f"Customer {rng.randrange(5000)}",
     }
+    if contracts:
+        key = number % contracts
+        facts["contract"] = f"BC-{key:06d}"
+        facts["customer"] = f"Customer {key % 5000}"
     events: list[IncomingEvent] = []
 
     def emit(stage: str, status: str, at: datetime, **extra) -> None:
@@ -102,6 +125,13 @@ def one_transaction(
                 "amount": Decimal(rng.randrange(10_000, 9_000_000)) / 100,
                 "currency": rng.choice(CURRENCIES),
             }
+            first = extra
+        elif contracts:
+            extra = {"amount": first["amount"], "currency": first["currency"]}
+            if stage.slug == "invoice_generated" and rng.random() < 0.03:
+                extra["amount"] = (first["amount"] * Decimal("0.95")).quantize(Decimal("0.01"))
+        if contracts and stage.slug in VERSIONED:
+            extra["system"], extra["contract_version"] = VERSIONED[stage.slug]
         if rng.random() < FAIL:
             emit(stage.slug, "failed", moment, error_code="E-TIMEOUT", **extra)
             if rng.random() > RETRY:
@@ -109,7 +139,9 @@ def one_transaction(
             moment += timedelta(minutes=rng.randrange(5, 600))
             if moment > now:
                 break
-            extra = {}
+            # The retry's success reports the stage again (with contracts: its amount and
+            # version too).
+            extra = {k: v for k, v in extra.items() if k != "facts"} if contracts else {}
         emit(stage.slug, "succeeded", moment, **extra)
     if not events:  # started in the future: make it begin now
         emit(journey.stages[0].slug, "started", now - timedelta(minutes=1))
@@ -126,8 +158,10 @@ def load(
     seed: int = 7,
     chunk: int = 20_000,
     progress: Callable[[int, int], None] | None = None,
+    contracts: int = 0,
 ) -> int:
-    """Load ``total`` transactions; returns the number of events written."""
+    """Load ``total`` transactions; returns the number of events written. With
+    ``contracts``, they form that many contracts' chains (``one_transaction``)."""
     rng = random.Random(seed)
     flow_ids = flows()
     shares = [(journeys.by_slug(slug), flow_ids[slug], share) for slug, (_, share) in FLOWS.items()]
@@ -137,7 +171,7 @@ def load(
         txn_rows, state_rows, event_rows = [], [], []
         for number in range(first, min(first + chunk, total + 1)):
             journey, flow_id, _ = rng.choices(shares, weights)[0]
-            state, events = one_transaction(number, journey, flow_id, now, rng)
+            state, events = one_transaction(number, journey, flow_id, now, rng, contracts)
             txn_rows.append((number, *transaction_row(state, now)))
             state_rows.append(state_row(number, state))
             for ev in events:

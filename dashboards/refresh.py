@@ -97,10 +97,12 @@ def refresh(
     chunk: int = CHUNK,
     progress: Callable[[RefreshResult], None] | None = None,
     fold: bool = True,
+    reconcile: bool = True,
 ) -> RefreshResult:
     """Process every transaction due in the change feed; returns what was done.
 
-    The figures show each chunk's changes once it commits. With ``fold`` the pending
+    The figures show each chunk's changes once it commits. With ``reconcile`` the contracts
+    of the transactions processed are reconciled next, and with ``fold`` the pending
     differences are then added to the rollups (``fold_pending()``), as the every-minute
     task does.
     """
@@ -126,10 +128,11 @@ def refresh(
         result.chunks += 1
         if progress:
             progress(result)
-    # The contracts of the transactions just processed, and those whose time came.
-    reconciled = reconcile_due(now)
-    result.contracts = reconciled.contracts
-    result.breaks_opened, result.breaks_cleared = reconciled.opened, reconciled.cleared
+    if reconcile:
+        # The contracts of the transactions just processed, and those whose time came.
+        reconciled = reconcile_due(now)
+        result.contracts = reconciled.contracts
+        result.breaks_opened, result.breaks_cleared = reconciled.opened, reconciled.cleared
     if fold:
         folded = rollups.fold_pending()
         result.folded = folded.folded

@@ -29,13 +29,18 @@ class JourneyInfo:
     slug: str
     stages: tuple[StageInfo, ...]
     by_slug: dict[str, StageInfo] = field(compare=False, hash=False)
+    by_stage_id: dict[int, StageInfo] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # Read per transaction on hot paths (the reconciliation of thousands at a time).
+        self.by_stage_id.update({s.id: s for s in self.stages})
 
     @property
     def last_position(self) -> int:
         return len(self.stages) - 1
 
     def stage_by_id(self, stage_id: int | None) -> StageInfo | None:
-        return next((s for s in self.stages if s.id == stage_id), None)
+        return self.by_stage_id.get(stage_id) if stage_id is not None else None
 
 
 _lock = threading.Lock()

@@ -134,8 +134,8 @@ class Checks:
             return
         for txn in billing:
             approved = txn.stage_amounts.get("work_approved")
-            approved_at = txn.stage_times.get("work_approved")
-            if approved is None or approved_at is None or "invoice_generated" in txn.stage_times:
+            approved_at = txn.approved_at
+            if approved is None or approved_at is None or txn.invoiced:
                 continue
             due = approved_at + wait
             if due > self.now:

@@ -8,8 +8,8 @@ from django.db import connection
 from django.db.models import Q
 
 from tracking import journeys
-from tracking.batch_sql import pg_query, rows_by_keys
-from tracking.models import Event, Transaction, TransactionState
+from tracking.batch_sql import pg_query
+from tracking.models import Event, Transaction
 from tracking.timefmt import parse_iso
 
 from .terms import APPROVALS, StageAmount, TxnFacts, VersionReport
@@ -26,8 +26,9 @@ _TXN = (
     "business_unit",
     "legal_entity",
     "stage_amounts",
-    "stage_times",
     "contract",
+    "approved_at",
+    "invoiced",
 )
 _EVENT = (
     "transaction_id",
@@ -57,7 +58,6 @@ def load(keys: list[str]) -> Chains:
     if not keys:
         return chains
     rows = _transactions(keys)
-    statuses = dict(_statuses([row[0] for row in rows]))
     key_of_id: dict[int, str] = {}
     for row in rows:
         values = dict(zip(_TXN, row, strict=True))
@@ -72,7 +72,6 @@ def load(keys: list[str]) -> Chains:
                 correlation_id=values["correlation_id"],
                 journey=info.slug if info else "",
                 stage=stage.slug if stage else "",
-                status=statuses.get(values["id"], "in_progress"),
                 started_at=values["started_at"],
                 invoice=values["invoice"],
                 customer=values["customer"],
@@ -80,7 +79,8 @@ def load(keys: list[str]) -> Chains:
                 business_unit=values["business_unit"],
                 legal_entity=values["legal_entity"],
                 stage_amounts=_stage_amounts(values["stage_amounts"]),
-                stage_times={s: parse_iso(t) for s, t in (values["stage_times"] or {}).items()},
+                approved_at=parse_iso(values["approved_at"]) if values["approved_at"] else None,
+                invoiced=values["invoiced"],
                 posted=0,
             )
         )
@@ -109,23 +109,26 @@ def _with_posted(txn: TxnFacts, count: int) -> TxnFacts:
 
 
 def _transactions(keys: list[str]) -> list[tuple]:
+    """``_TXN`` of the contracts' transactions: of their stage times only what the rules
+    read (when work was approved, whether it was invoiced)."""
     if connection.vendor == "postgresql":
-        columns = ", ".join(Transaction._meta.get_field(name).column for name in _TXN)
+        columns = ", ".join(Transaction._meta.get_field(name).column for name in _TXN[:-2])
         # "contract <> ''" lets the partial index by contract serve the look-up.
         return pg_query(
-            f"SELECT {columns} FROM tracking_transaction "  # noqa: S608
+            f"SELECT {columns}, stage_times->>'work_approved', "  # noqa: S608
+            "stage_times ? 'invoice_generated' FROM tracking_transaction "
             "WHERE contract = ANY(%s) AND contract <> ''",
             [keys],
         )
-    return list(
+    rows = (
         Transaction.objects.filter(contract__in=keys)
         .exclude(contract="")
-        .values_list(*(Transaction._meta.get_field(n).attname for n in _TXN))
+        .values_list(*(Transaction._meta.get_field(n).attname for n in _TXN[:-2]), "stage_times")
     )
-
-
-def _statuses(ids: list[int]) -> list[tuple[int, str]]:
-    return rows_by_keys(TransactionState, "transaction", ids, ["transaction", "status"])
+    return [
+        (*row[:-1], (row[-1] or {}).get("work_approved"), "invoice_generated" in (row[-1] or {}))
+        for row in rows
+    ]
 
 
 def _report_stages() -> tuple[set[int], set[int]]:

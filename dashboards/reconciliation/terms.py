@@ -44,7 +44,6 @@ class TxnFacts:
     correlation_id: str
     journey: str
     stage: str
-    status: str
     started_at: datetime
     invoice: str = ""
     customer: str = ""
@@ -52,7 +51,8 @@ class TxnFacts:
     business_unit: str = ""
     legal_entity: str = ""
     stage_amounts: dict[str, StageAmount] = field(default_factory=dict)
-    stage_times: dict[str, datetime] = field(default_factory=dict)
+    approved_at: datetime | None = None  # work_approved's first success
+    invoiced: bool = False  # invoice_generated has succeeded
     posted: int = 0  # distinct succeeded invoice_posted reports
 
 

@@ -28,10 +28,10 @@ def txn(cid: str, journey: str = "billing", **amounts: StageAmount) -> TxnFacts:
         correlation_id=cid,
         journey=journey,
         stage=list(amounts)[-1] if amounts else "",
-        status="in_progress",
         started_at=min((a.at for a in amounts.values()), default=NOW),
         stage_amounts=amounts,
-        stage_times={stage: a.at for stage, a in amounts.items()},
+        approved_at=amounts["work_approved"].at if "work_approved" in amounts else None,
+        invoiced="invoice_generated" in amounts,
     )
 
 
@@ -74,11 +74,11 @@ def test_an_invoice_posted_twice_is_a_duplicate():
         correlation_id="INV-9",
         journey="billing",
         stage="invoice_posted",
-        status="in_progress",
         started_at=NOW - timedelta(days=3),
         invoice="F-9",
         stage_amounts={"invoice_posted": amount("70.00", 20)},
-        stage_times={"work_approved": NOW - timedelta(days=3)},
+        approved_at=NOW - timedelta(days=3),
+        invoiced=True,
         posted=2,
     )
     assert kinds(run([ACTIVATION, posted])) == {"duplicate_invoice": (Decimal("70.00"), "INV-9")}
