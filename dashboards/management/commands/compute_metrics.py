@@ -7,7 +7,10 @@ from ...risk import snapshot
 
 
 class Command(BaseCommand):
-    help = "Run the stuck sweep, the rollups and the revenue-at-risk snapshot once, now."
+    help = (
+        "Run the stuck sweep, the rollups, the contracts' reconciliation and the "
+        "revenue-at-risk snapshot once, now."
+    )
 
     def handle(self, *args, **options):
         marked = sweep().marked
@@ -21,6 +24,10 @@ class Command(BaseCommand):
             f"rollups: {result.transactions} transactions read, {result.changed} changed, "
             f"{result.buckets} buckets recomputed, {result.folded} pending differences "
             "added to the rollups"
+        )
+        self.stdout.write(
+            f"reconciliation: {result.contracts} contracts reconciled, "
+            f"{result.breaks_opened} breaks opened, {result.breaks_cleared} cleared"
         )
         rows = snapshot()
         self.stdout.write(f"revenue at risk: snapshot of {rows} rows")
