@@ -189,7 +189,7 @@ def decide(request, replay_id, decision: str):
 def case_view(request, pk: int):
     case = get_object_or_404(
         ExceptionCase.objects.select_related(
-            "stage", "flow", "owner", "journey", "transaction__state"
+            "stage", "flow", "owner", "journey", "transaction__state", "contract_break__contract"
         ),
         pk=pk,
     )

@@ -90,3 +90,14 @@ def test_alert_rules_fire_on_a_kind_of_break_above_an_amount(ingest_client, flow
     work()
     fired = Alert.objects.filter(rule__in=[rule, small], channel=channel)
     assert [(a.rule.name, a.case.kind) for a in fired] == [("Large unbilled work", "unbilled")]
+
+
+def test_a_break_cases_page_links_its_contract(ingest_client, flow, operator):
+    from tests.conftest import browser
+
+    send_chain(ingest_client)
+    work()
+    case = ExceptionCase.objects.get(kind="unbilled")
+    html = browser(operator).get(f"/exceptions/{case.pk}/").content.decode()
+    assert 'href="/contracts/C-42/#breaks"' in html
+    assert "Approved work not invoiced on contract" in html
