@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def intake_changes() -> int:
+def intake_changes() -> dict[str, int]:
     result = intake.consume()
     if result.changes:
         log.info(
@@ -32,11 +32,20 @@ def intake_changes() -> int:
             breaks.updated,
             breaks.resolved,
         )
-    return result.changes + breaks.changes
+    return {
+        "status changes": result.changes,
+        "cases opened": result.opened,
+        "bumped": result.bumped,
+        "resolved": result.resolved,
+        "break changes": breaks.changes,
+        "break cases opened": breaks.opened,
+        "break cases updated": breaks.updated,
+        "break cases resolved": breaks.resolved,
+    }
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def housekeeping() -> None:
+def housekeeping() -> dict[str, int]:
     woken = actions.wake_snoozed()
     expired = replay.expire_unconfirmed()
     due = replay.due()
@@ -44,17 +53,19 @@ def housekeeping() -> None:
         send_replay.delay(replay_id)
     if woken or expired or due:
         log.info("exceptions: %d woken, %d replays expired, %d resent", woken, expired, len(due))
+    return {"snoozed cases woken": woken, "replays expired": expired, "replays resent": len(due)}
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def send_alerts() -> int:
+def send_alerts() -> dict[str, int]:
     """Send what the outbox holds (and write due reminders first)."""
     alerts.reminders()
-    sent = 0
+    sent = tried = 0
     for alert_id in delivery.due():
+        tried += 1
         if delivery.deliver(alert_id).done:
             sent += 1
-    return sent
+    return {"alerts sent": sent, "left to retry": tried - sent}
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -69,5 +80,5 @@ def evaluate_rules() -> dict[str, int]:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def send_digests() -> int:
-    return digest.send_due()
+def send_digests() -> dict[str, int]:
+    return {"digests sent": digest.send_due()}
