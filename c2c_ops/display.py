@@ -108,3 +108,26 @@ def sparkline(points: list[dict]) -> str:
         f' aria-hidden="true"><polyline fill="none" stroke="currentColor" stroke-width="1.5"'
         f' points="{path}"/></svg>'
     )
+
+
+@register.filter
+def changes(entry) -> list[tuple[str, str, str]]:
+    """An audit entry's before and after as (field, was, became) lines a person reads,
+    instead of two Python dicts side by side."""
+    before = entry.before if isinstance(entry.before, dict) else {}
+    after = entry.after if isinstance(entry.after, dict) else {}
+    fields = list(dict.fromkeys([*before, *after]))
+    return [
+        (field.replace("_", " "), _shown(before.get(field)), _shown(after.get(field)))
+        for field in fields
+    ]
+
+
+def _shown(value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) or "—"
+    return str(value)

@@ -54,3 +54,15 @@ def test_csv_export_of_a_case(ingest_client, flow, operator, viewer):
 def test_csv_export_needs_a_role(ingest_client, flow, outsider):
     failed_case(ingest_client, "SOW-1")
     assert session_client(outsider).get("/exceptions/audit.csv").status_code == 403
+
+
+def test_the_case_page_shows_each_change_as_was_and_became(ingest_client, flow, operator, viewer):
+    case = failed_case(ingest_client, "SOW-1")
+    actions.resolve(Actor.of(operator), case.pk, "fixed in the ERP")
+
+    page = session_client(viewer).get(f"/exceptions/{case.pk}/").content.decode()
+    log = page[page.index('id="audit-log"') :]
+
+    assert "{'status'" not in log and '{"status"' not in log
+    assert '<span class="muted">status</span> open → resolved' in log
+    assert "fixed in the ERP" in log
