@@ -4,6 +4,9 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
 
 class _Echo:
     """A file-like that hands back what csv.writer writes, one line at a time."""
@@ -26,3 +29,14 @@ def lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[s
     yield writer.writerow(header)
     for row in rows:
         yield writer.writerow([safe_cell(value) for value in row])
+
+
+def response(
+    name: str, header: Iterable[str], rows: Iterable[Iterable[object]]
+) -> StreamingHttpResponse:
+    """A download of ``rows`` as ``c2c-<name>-<YYYYMMDD-HHMM>.csv``, written as it is read:
+    with rows from a server-side cursor, memory stays flat however many there are."""
+    answer = StreamingHttpResponse(lines(header, rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    answer["Content-Disposition"] = f'attachment; filename="c2c-{name}-{stamp}.csv"'
+    return answer

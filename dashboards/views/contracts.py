@@ -3,7 +3,6 @@ the contract and its amendments, each invoice's stages with their amounts, the p
 the version each system holds side by side; the breaks, with links to their transactions."""
 
 from django.http import Http404, StreamingHttpResponse
-from django.utils import timezone
 
 from c2c_ops import csvstream
 from c2c_ops.access import htmx_partial, needs, query_without, respond
@@ -61,12 +60,7 @@ def _csv(filters: ContractFilterSet) -> StreamingHttpResponse:
     rows = filters.qs if filters.is_valid() else Contract.objects.none()
     values = rows.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
     header = ["contract" if c == "key" else c for c in CSV_COLUMNS]
-    response = StreamingHttpResponse(
-        csvstream.lines(header, values), content_type="text/csv; charset=utf-8"
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="c2c-contracts-{stamp}.csv"'
-    return response
+    return csvstream.response("contracts", header, values)
 
 
 @needs("read")

@@ -105,9 +105,4 @@ def _csv(request) -> StreamingHttpResponse:
         rows = rows.none()
     values = rows.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
     header = [column.replace("__slug", "").replace("state__", "") for column in CSV_COLUMNS]
-    response = StreamingHttpResponse(
-        csvstream.lines(header, values), content_type="text/csv; charset=utf-8"
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="c2c-transactions-{stamp}.csv"'
-    return response
+    return csvstream.response("transactions", header, values)
