@@ -4,7 +4,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 
 
@@ -40,3 +40,9 @@ def response(
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     answer["Content-Disposition"] = f'attachment; filename="c2c-{name}-{stamp}.csv"'
     return answer
+
+
+def refused(errors: dict[str, list[str]]) -> HttpResponseBadRequest:
+    """Filters the page would flag: an export says why, rather than send every row or none."""
+    message = "; ".join(f"{field}: {' '.join(map(str, errs))}" for field, errs in errors.items())
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
