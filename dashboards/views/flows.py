@@ -1,13 +1,15 @@
 """Flows: each flow's throughput, failure rate, p95 latency and open exceptions, with a
-sparkline; and one flow's recent errors grouped by error code."""
+sparkline; and one flow's recent errors grouped by error code. Both export as CSV."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from c2c_ops import csvstream
 from c2c_ops.access import htmx_partial, needs, respond
 from tracking.models import Event, Flow
 
@@ -23,6 +25,14 @@ from ..queries import (
     window_rows,
 )
 from ..summary import series
+
+FLOWS_HEADER = (
+    "flow", "name", "owner_team", "source_system", "target_system", "period", "started",
+    "reports", "failed_reports", "failure_rate", "p95_billing_latency_seconds",
+)  # fmt: skip
+ERRORS_HEADER = (
+    "flow", "error_code", "reports", "transactions", "first_at", "last_at", "message",
+)  # fmt: skip
 
 
 def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
@@ -51,9 +61,25 @@ def per_flow(window: str, filters: dict[str, str], now) -> dict[str, dict]:
     return out
 
 
+def measured(figures: dict[str, dict], slug: str) -> dict:
+    """One flow's figures as the table shows them, from ``per_flow``'s answer."""
+    found = figures.get(slug, {"measures": {}, "bins": {}})
+    ok = found["measures"].get("ev_ok", 0)
+    bad = found["measures"].get("ev_failed", 0)
+    return {
+        "started": found["measures"].get("started", 0),
+        "reports": ok + bad,
+        "failed": bad,
+        "failure_rate": None if ok + bad == 0 else bad / (ok + bad),
+        "p95": percentile(found["bins"], 0.95),
+    }
+
+
 @needs("read")
 def flows_view(request):
     scope = filterbar.scope_of(request)
+    if request.GET.get("format") == "csv":
+        return flows_csv(scope)
     now = timezone.now()
     try:
         figures = per_flow(scope.window, scope.filters, now)
@@ -69,16 +95,10 @@ def flows_view(request):
     counters = extensions.flow_counts()
     rows = []
     for flow in Flow.objects.order_by("slug"):
-        found = figures.get(flow.slug, {"measures": {}, "bins": {}})
-        ok = found["measures"].get("ev_ok", 0)
-        bad = found["measures"].get("ev_failed", 0)
         rows.append(
             {
                 "flow": flow,
-                "started": found["measures"].get("started", 0),
-                "reports": ok + bad,
-                "failure_rate": None if ok + bad == 0 else bad / (ok + bad),
-                "p95": percentile(found["bins"], 0.95),
+                **measured(figures, flow.slug),
                 "counters": [
                     {"n": counts.get(flow.slug, 0), "href": counter.link(flow.slug)}
                     for counter, counts in counters
@@ -101,16 +121,37 @@ def flows_view(request):
     return respond(request, template, context)
 
 
-@needs("read")
-def flow_view(request, slug: str):
-    flow = get_object_or_404(Flow, slug=slug)
-    scope = filterbar.scope_of(request)
-    now = timezone.now()
+def flows_csv(scope: filterbar.Scope):
+    """Every flow with the figures of the page's period and filters; no sparkline."""
+    if scope.errors:
+        return csvstream.refused(scope.errors)
     try:
-        start, _ = window_bounds(now, parse_window(scope.window))
-    except BadQuery:
-        start, _ = window_bounds(now, parse_window(filterbar.DEFAULT_PERIOD))
-    errors = (
+        figures = per_flow(scope.window, scope.filters, timezone.now())
+    except BadQuery as exc:
+        return csvstream.refused({"window": [str(exc)]})
+    counters = extensions.flow_counts()
+    header = (*FLOWS_HEADER, *(c.heading.lower().replace(" ", "_") for c, _ in counters))
+    fields = ("slug", "name", "owner_team", "source_system", "target_system")
+    flows = Flow.objects.order_by("slug").values_list(*fields)
+
+    def lines() -> Iterator[tuple]:
+        for flow in flows.iterator(chunk_size=2000):
+            found = measured(figures, flow[0])
+            rate, p95 = found["failure_rate"], found["p95"]
+            yield (
+                *flow, scope.window, found["started"], found["reports"], found["failed"],
+                None if rate is None else round(rate, 4), None if p95 is None else round(p95),
+                *(counts.get(flow[0], 0) for _, counts in counters),
+            )  # fmt: skip
+
+    return csvstream.response("flows", header, lines())
+
+
+def errors_of(flow: Flow, window: str):
+    """The flow's failed reports since the period began, one row per error code, most
+    frequent first."""
+    start, _ = window_bounds(timezone.now(), parse_window(window))
+    return (
         Event.objects.filter(flow=flow, status="failed", occurred_at__gte=start)
         .values("error_code")
         .annotate(
@@ -120,12 +161,24 @@ def flow_view(request, slug: str):
             last=Max("occurred_at"),
             message=Max("error_message"),
         )
-        .order_by("-n", "error_code")[:100]
+        .order_by("-n", "error_code")
     )
+
+
+@needs("read")
+def flow_view(request, slug: str):
+    flow = get_object_or_404(Flow, slug=slug)
+    scope = filterbar.scope_of(request)
+    if request.GET.get("format") == "csv":
+        return flow_errors_csv(flow, scope)
+    try:
+        errors = errors_of(flow, scope.window)
+    except BadQuery:
+        errors = errors_of(flow, filterbar.DEFAULT_PERIOD)
     context = {
         "flow": flow,
         "scope": scope,
-        "errors": errors,
+        "errors": errors[:100],
         "counters": extensions.one_flow_counts(flow),
         "bar": filterbar.choices(),
         "bar_target": "#page-body",
@@ -133,3 +186,16 @@ def flow_view(request, slug: str):
     }
     template = "dashboards/flow.html" + ("#page-body" if htmx_partial(request) else "")
     return respond(request, template, context)
+
+
+def flow_errors_csv(flow: Flow, scope: filterbar.Scope):
+    """Every error code of the period, not only the page's first 100."""
+    if scope.errors:
+        return csvstream.refused(scope.errors)
+    try:
+        errors = errors_of(flow, scope.window)
+    except BadQuery as exc:
+        return csvstream.refused({"window": [str(exc)]})
+    fields = ("error_code", "n", "transactions", "first", "last", "message")
+    rows = ((flow.slug, *row) for row in errors.values_list(*fields).iterator(chunk_size=2000))
+    return csvstream.response(f"flow-{flow.slug}-errors", ERRORS_HEADER, rows)
