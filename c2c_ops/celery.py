@@ -12,10 +12,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_configure.connect
-def _broker_folders(sender: Celery, **_: object) -> None:
-    # The embedded filesystem broker needs its folders before the first message.
-    options = sender.conf.broker_transport_options or {}
+@app.on_after_configure.connect
+def _broker_folders(sender: Celery, source: object, **_: object) -> None:
+    # The embedded filesystem broker needs its folders before the first message. After
+    # configuration, from ``source``: reading ``sender.conf`` while it is being configured
+    # configures it again, without end.
+    options = source.get("broker_transport_options") or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
