@@ -3,6 +3,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from c2c_ops.admin_csv import CsvExportMixin
+
 from . import reprocess
 from .models import DeadLetter, Flow, FlowAPIKey, Journey, Stage, Transaction
 
@@ -57,7 +59,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(admin.ModelAdmin):
+class DeadLetterAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "correlation_id",
@@ -71,6 +73,12 @@ class DeadLetterAdmin(admin.ModelAdmin):
     search_fields = ["event_id", "correlation_id", "reason"]
     readonly_fields = [f.name for f in DeadLetter._meta.fields]
     actions = ["reprocess_selected"]
+    # Dead letters have no page of their own: this list, and its CSV, is where they are read.
+    csv_name = "dead-letters"
+    csv_fields = (
+        "id", "event_id", "correlation_id", "flow__slug", "source", "reason", "received_at",
+        "attempts", "last_attempt_at", "resolved_at",
+    )  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

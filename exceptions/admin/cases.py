@@ -1,7 +1,10 @@
 """Admin: ownership rules and teams are configured here (and audited); cases, replays and
-the audit log are shown read-only, since people change those through the queue."""
+the audit log are shown read-only, since people change those through the queue. Replays,
+which have no page of their own, export as CSV from here."""
 
 from django.contrib import admin
+
+from c2c_ops.admin_csv import CsvExportMixin
 
 from ..models import AuditEntry, ExceptionCase, OwnershipRule, Replay, TeamMember
 from .base import AuditedAdmin, ReadOnlyAdmin
@@ -49,10 +52,17 @@ class ExceptionCaseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Replay)
-class ReplayAdmin(ReadOnlyAdmin):
+class ReplayAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = ["id", "correlation_id", "stage", "status", "requested_by_name", "requested_at"]
     list_filter = ["status"]
     search_fields = ["correlation_id"]
+    csv_name = "replays"
+    csv_fields = (
+        "id", "case_id", "correlation_id", "transaction_id", "stage__slug", "flow__slug",
+        "status", "amount", "reason", "replay_of_event_id", "requested_by_name",
+        "requested_at", "decided_by_name", "decided_at", "attempts", "dispatched_at",
+        "sent_at", "response_status", "last_error", "finished_at", "result_event_id",
+    )  # fmt: skip
 
 
 @admin.register(AuditEntry)
