@@ -6,7 +6,6 @@ mark carries the URL it drills into in ``customdata``: ``static/js/charts.js`` f
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import plotly.io as pio
 from django.utils.safestring import SafeString, mark_safe
@@ -14,7 +13,6 @@ from django.utils.safestring import SafeString, mark_safe
 from . import palette
 
 HEIGHT = 300
-PAD = timedelta(minutes=30)
 # The look go.Figure would give every figure (plotly's default template), set explicitly
 # because figures are serialised without building a go.Figure (see ``_figure``).
 TEMPLATE = pio.templates[pio.templates.default].to_plotly_json()
@@ -224,101 +222,3 @@ def _blank(value: str) -> str:
 def _alpha(hex_colour: str, alpha: float) -> str:
     red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
-
-
-def timeline(spans: list[dict], events: list[dict]) -> Chart:
-    """Spans as bars from start to end, nested under their parents; events as markers.
-
-    Failed spans and events are red and marked with a cross, so the failure reads without
-    colour too.
-    """
-    rows = _nested(spans)
-    # Rows by number, named by tick labels: two spans may share a name.
-    labels = [("\u2003" * depth) + span["name"] for span, depth in rows] + ["status reports"]
-    traces: list[dict] = []
-    for failed in (False, True):
-        chosen = [(span, index) for index, (span, _) in enumerate(rows)
-                  if (span["status_code"] == 2) == failed]  # fmt: skip
-        if not chosen:
-            continue
-        colour, pattern = (palette.status_colour("failed"), "x") if failed else (
-            palette.status_colour("in_progress"), ""
-        )  # fmt: skip
-        _add(
-            traces,
-            "bar",
-            name="Failed span" if failed else "Span",
-            orientation="h",
-            y=[index for _, index in chosen],
-            text=[labels[index].strip() for _, index in chosen],
-            textposition="none",
-            base=[span["start"].isoformat() for span, _ in chosen],
-            x=[max((span["end"] - span["start"]).total_seconds() * 1000, 1) for span, _ in chosen],
-            marker={"color": colour, "pattern": {"shape": pattern}},
-            customdata=[[span["service"], span["message"]] for span, _ in chosen],
-            hovertemplate=(
-                "%{text}<br>%{base} + %{x:,.0f} ms<br>%{customdata[0]} %{customdata[1]}"
-                "<extra></extra>"
-            ),
-        )
-    for failed in (False, True):
-        chosen = [e for e in events if (e["status"] == "failed") == failed]
-        if not chosen:
-            continue
-        _add(
-            traces,
-            "scatter",
-            name="Failed report" if failed else "Status report",
-            mode="markers",
-            x=[e["at"].isoformat() for e in chosen],
-            y=[len(rows)] * len(chosen),
-            marker={
-                "symbol": "x" if failed else "circle",
-                "size": 11,
-                "color": palette.status_colour("failed" if failed else "completed"),
-            },
-            text=[f"{e['stage']} {e['status']} {e['error']}".strip() for e in chosen],
-            hovertemplate="%{x}<br>%{text}<extra></extra>",
-        )
-    height = max(HEIGHT, 60 + 22 * (len(rows) + 1))
-    xaxis = {"type": "date"}
-    moments = [s["start"] for s in spans] + [s["end"] for s in spans] + [e["at"] for e in events]
-    if moments and max(moments) - min(moments) < timedelta(minutes=1):
-        # A lone report would zoom the axis to milliseconds: show the hour around it.
-        middle = min(moments) + (max(moments) - min(moments)) / 2
-        xaxis["range"] = [(middle - PAD).isoformat(), (middle + PAD).isoformat()]
-    return _figure(
-        traces,
-        "Timeline: spans and status reports",
-        barmode="overlay",
-        height=height,
-        xaxis=xaxis,
-        yaxis={
-            "autorange": "reversed",
-            "automargin": True,
-            "tickvals": list(range(len(labels))),
-            "ticktext": labels,
-            "rangemode": "normal",
-        },
-    )
-
-
-def _nested(spans: list[dict]) -> list[tuple[dict, int]]:
-    """Spans in tree order (each parent, then its children by start), with their depth."""
-    ids = {span["span_id"] for span in spans}
-    children: dict[str, list[dict]] = {}
-    for span in spans:
-        parent = span["parent"] if span["parent"] in ids else ""
-        children.setdefault(parent, []).append(span)
-    out: list[tuple[dict, int]] = []
-    stack = [(span, 0) for span in reversed(sorted(children.get("", []), key=_start))]
-    while stack:
-        span, depth = stack.pop()
-        out.append((span, depth))
-        kids = sorted(children.get(span["span_id"], []), key=_start)
-        stack.extend((kid, depth + 1) for kid in reversed(kids))
-    return out
-
-
-def _start(span: dict):
-    return span["start"]

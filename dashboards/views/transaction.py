@@ -1,20 +1,29 @@
-"""One transaction: stage progress and SLA clock, timeline of spans and reports, amounts,
-attributes; and the sections other apps add (its exceptions, replays and audit trail)."""
+"""One transaction: stage progress and SLA clock, the waterfall of its spans and reports,
+amounts, attributes; and the sections other apps add (its exceptions, replays and audit
+trail)."""
 
+from datetime import datetime
+
+import orjson
+from django.db.models import Q
 from django.http import Http404
-from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from c2c_ops.access import needs
+from c2c_ops.access import htmx_partial, needs, respond
+from tracking.api.spans import KINDS, STATUSES
 from tracking.models import Event, Span, Stage, Transaction
 
-from .. import extensions
-from ..charts import figures as charts
+from .. import extensions, keyset
+from ..charts import waterfall
 from ..models import RiskClock
 
-MAX_SPANS = 500  # a timeline longer than this is read in the API, not drawn
+SPANS_PAGE = 200  # spans drawn at once; "more spans" appends the next ones
 MAX_EVENTS = 500
+MAX_ATTRIBUTES = 100  # per span on the page; the API has them all
+MAX_ANCESTRY = 32  # parent look-ups for the depth of a page's first spans
+CURSOR = "spans_after"
 
 
 @needs("read")
@@ -26,57 +35,138 @@ def transaction_view(request, correlation_id: str):
     )
     if txn is None:
         raise Http404("No transaction has this correlation ID.")
-    now = timezone.now()
     events = list(
         Event.objects.filter(transaction=txn)
         .select_related("stage")
         .order_by("occurred_at", "id")[:MAX_EVENTS]
     )
-    spans = list(
-        Span.objects.filter(correlation_id=txn.correlation_id)
-        .order_by("start_time")
-        .values(
-            "span_id", "parent_span_id", "name", "service_name", "start_time", "end_time",
-            "status_code", "status_message",
-        )[: MAX_SPANS + 1]
-    )  # fmt: skip
-    timeline = charts.timeline(
-        [
-            {
-                "span_id": s["span_id"],
-                "parent": s["parent_span_id"],
-                "name": s["name"],
-                "service": s["service_name"],
-                "start": s["start_time"],
-                "end": s["end_time"],
-                "status_code": s["status_code"],
-                "message": s["status_message"][:200],
-            }
-            for s in spans[:MAX_SPANS]
-        ],
-        [
-            {
-                "at": e.occurred_at,
-                "stage": e.stage.slug,
-                "status": e.status,
-                "error": e.error_code,
-            }
-            for e in events
-        ],
-    )
+    cursor = request.GET.get(CURSOR, "")
+    more_only = htmx_partial(request) and bool(cursor)
+    trace = _trace(txn, events, cursor, more_only)
+    if more_only:
+        return respond(
+            request, "dashboards/waterfall.html#spans-page", {"txn": txn, "trace": trace}
+        )
+    now = timezone.now()
     context = {
         "txn": txn,
         "stages": _progress(txn),
         "clock": _clock(txn, now),
         "sla": RiskClock.objects.filter(transaction=txn).first(),
         "events": events,
-        "timeline": timeline,
-        "spans_cut": len(spans) > MAX_SPANS,
+        "trace": trace,
         "panels": extensions.transaction_panels(request, txn),
         "now": now,
         "section": "transactions",
     }
-    return render(request, "dashboards/transaction.html", context)
+    return respond(request, "dashboards/transaction.html", context)
+
+
+def _trace(txn: Transaction, events: list[Event], cursor: str, more_only: bool) -> dict:
+    """A page of the waterfall: the spans after ``cursor`` (by start, then id) as blocks,
+    and the link to the next page while more remain."""
+    spans = Span.objects.filter(correlation_id=txn.correlation_id)
+    error = ""
+    try:
+        page = keyset.page(spans, "start_time", False, cursor, SPANS_PAGE)
+    except keyset.BadCursor as exc:
+        if more_only:  # appending the first spans again would repeat them: say why, only
+            return {"blocks": [], "more": "", "error": str(exc)}
+        error, cursor = str(exc), ""
+        page = keyset.page(spans, "start_time", False, "", SPANS_PAGE)
+    rows = [_span(span) for span in page.rows]
+    reports = [
+        {
+            "at": e.occurred_at,
+            "stage": e.stage.slug,
+            "status": e.status,
+            "error": e.error_code,
+            "message": e.error_message[:200],
+            "trace_id": e.trace_id or "",
+        }
+        for e in events
+    ]
+    outside, bounds = _ancestry(page.rows)
+    blocks = waterfall.blocks(rows, reports, outside, first_page=not cursor, bounds=bounds)
+    more = ""
+    if page.next_cursor:
+        # reverse() quotes what a correlation ID may hold that a URL may not ("#", "?").
+        path = reverse("dashboards:transaction", args=[txn.correlation_id])
+        more = f"{path}?{CURSOR}={page.next_cursor}"
+    return {
+        "blocks": blocks,
+        "more": more,
+        "after": bool(cursor),
+        "error": error,
+        "page_size": SPANS_PAGE,
+    }
+
+
+def _span(span: Span) -> dict:
+    attributes = span.attributes if isinstance(span.attributes, dict) else {}
+    shown = sorted(attributes.items())[:MAX_ATTRIBUTES]
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent": span.parent_span_id,
+        "name": span.name,
+        "service": span.service_name,
+        "kind": KINDS[span.kind] if span.kind < len(KINDS) else KINDS[0],
+        "status": STATUSES[span.status_code] if span.status_code < len(STATUSES) else "unset",
+        "error": span.status_code == 2,
+        "message": span.status_message,
+        "start": span.start_time,
+        "end": span.end_time,
+        "attributes": [(k, _text(v)) for k, v in shown],
+        "attributes_cut": max(len(attributes) - MAX_ATTRIBUTES, 0),
+    }
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _ancestry(
+    spans: list[Span],
+) -> tuple[dict[tuple[str, str], tuple[int, str]], dict[str, tuple[datetime, datetime]]]:
+    """For each parent named by a span of the page but not on it, when it is stored (on an
+    earlier page, most often): its depth in the trace and its name; and per trace, the
+    extent of those ancestors, so that a trace continued from an earlier page keeps its
+    scale. One query per level, by the (trace_id, span_id) unique index; never more than
+    ``MAX_ANCESTRY``."""
+    on_page = {(s.trace_id, s.span_id) for s in spans}
+    wanted = {(s.trace_id, s.parent_span_id) for s in spans if s.parent_span_id} - on_page
+    found: dict[tuple[str, str], tuple[tuple[str, str] | None, str]] = {}
+    bounds: dict[str, tuple[datetime, datetime]] = {}
+    frontier = wanted
+    for _ in range(MAX_ANCESTRY):
+        if not frontier:
+            break
+        match = Q()
+        for trace_id, span_id in frontier:
+            match |= Q(trace_id=trace_id, span_id=span_id)
+        rows = Span.objects.filter(match).values_list(
+            "trace_id", "span_id", "parent_span_id", "name", "start_time", "end_time"
+        )
+        for trace_id, span_id, parent, name, start, end in rows:
+            found[(trace_id, span_id)] = ((trace_id, parent) if parent else None, name)
+            first, last = bounds.get(trace_id, (start, end))
+            bounds[trace_id] = (min(first, start), max(last, end, start))
+        frontier = {
+            parent for parent, _ in (found[k] for k in frontier if k in found)
+            if parent and parent not in found
+        }  # fmt: skip
+
+    def depth(key: tuple[str, str]) -> int:
+        steps, seen = 0, {key}
+        parent = found[key][0]
+        while parent in found and parent not in seen and steps < MAX_ANCESTRY:
+            seen.add(parent)
+            steps += 1
+            parent = found[parent][0]
+        return steps
+
+    return {key: (depth(key), found[key][1]) for key in wanted if key in found}, bounds
 
 
 def _progress(txn: Transaction) -> list[dict]:

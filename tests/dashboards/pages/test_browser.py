@@ -55,7 +55,7 @@ def test_a_viewer_drills_from_the_overview_to_a_stuck_transaction(
     page.get_by_role("link", name="P-STUCK").click()
     page.wait_for_url("**/transactions/P-STUCK/")
     assert "overdue by" in page.locator("#sla-clock").inner_text()
-    drawn(page, "timeline")
+    page.wait_for_selector("#waterfall .wf-report")
     shot(page, "dashboards-transaction")
 
 
