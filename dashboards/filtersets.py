@@ -1,22 +1,25 @@
 """The transactions explorer's filters: the ledger API's, plus what the dashboards drill into.
 
 A number on a dashboard links here with the filter that selects exactly the transactions
-it counts, so the list's length equals the number: ``risk`` for revenue at risk by reason
-(as of the snapshot the figure came from), ``started_within`` for figures over a period.
+it counts, so the list's length equals the number: ``risk`` and ``age`` for revenue at risk
+(as of the snapshot the figure came from), ``breached`` and ``measured`` for an SLA policy's
+breaches and latencies decided in [``since``, ``until``), ``started_within`` for figures over a
+period. ``dashboards/drill.py`` says which rows each selects and works out their total.
 """
 
 from datetime import datetime
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tracking.filtersets import TransactionFilterSet
-from tracking.models import Stage, TransactionStatus
+from tracking.models import Stage
 
-from .models import RiskClock
-from .models.risk import RiskReason
+from . import drill
+from .models import SlaPolicy
+from .models.risk import RiskAge, RiskReason
 from .queries import BadQuery, parse_window, window_bounds
 
 SORTS = {
@@ -24,6 +27,7 @@ SORTS = {
     "amount": ("-amount", "Amount"),
     "age": ("started_at", "Oldest first"),
     "deadline": ("next_deadline_at", "Next deadline"),
+    "slowest": ("-latency", "Slowest first"),  # only with ``measured``: its latency bin
 }
 
 
@@ -37,12 +41,12 @@ def _valid_window(value: str) -> None:
 
 class ExplorerFilterSet(TransactionFilterSet):
     risk = django_filters.ChoiceFilter(
-        choices=[
-            ("any", "Any reason"),
-            *((r.value, r.label) for r in RiskReason if r != RiskReason.SOON),
-        ],
+        choices=[("any", "Any reason"), *RiskReason.choices],
         method="filter_risk",
         label="At risk because",
+    )
+    age = django_filters.ChoiceFilter(
+        choices=RiskAge.choices, method="filter_nothing", label="At risk for"
     )
     error_code = django_filters.CharFilter(label="Latest error code")
     reached = django_filters.CharFilter(method="filter_reached", label="Reached stage")
@@ -50,15 +54,47 @@ class ExplorerFilterSet(TransactionFilterSet):
         method="filter_started", label="Started within", validators=[_valid_window]
     )
     as_of = django_filters.IsoDateTimeFilter(method="filter_nothing", label="As of")
+    breached = django_filters.ModelChoiceFilter(
+        queryset=SlaPolicy.objects.all(),
+        to_field_name="slug",
+        method="filter_breached",
+        label="Breached SLA policy",
+    )
+    measured = django_filters.ModelChoiceFilter(
+        queryset=SlaPolicy.objects.all(),
+        to_field_name="slug",
+        method="filter_measured",
+        label="Latency measured for policy",
+    )
+    since = django_filters.IsoDateTimeFilter(method="filter_nothing", label="Decided from")
+    until = django_filters.IsoDateTimeFilter(method="filter_nothing", label="Decided before")
 
     def _as_of(self) -> datetime:
         return self.form.cleaned_data.get("as_of") or timezone.now()
 
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        """[since, until) of the facts a breached / measured figure counted."""
+        return self.form.cleaned_data.get("since"), self.form.cleaned_data.get("until")
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        age = self.form.cleaned_data.get("age")
+        if age and not self.form.cleaned_data.get("risk"):
+            queryset = queryset.filter(drill.at_risk("any", self._as_of(), age))
+        return queryset
+
     def filter_nothing(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset  # read by filter_risk: the moment the figure was taken
+        return queryset  # read by the filters that use it: the moment, the age, the period
 
     def filter_risk(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(at_risk(value, self._as_of()))
+        age = self.form.cleaned_data.get("age") or ""
+        return queryset.filter(drill.at_risk(value, self._as_of(), age))
+
+    def filter_breached(self, queryset: QuerySet, name: str, value: SlaPolicy) -> QuerySet:
+        return queryset.filter(drill.fact_q(f"sla_breached:{value.id}", *self.period()))
+
+    def filter_measured(self, queryset: QuerySet, name: str, value: SlaPolicy) -> QuerySet:
+        return queryset.filter(drill.fact_q(drill.latency_prefix(value), *self.period(), True))
 
     def filter_started(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The window's start as the figures count it (floored to its 5-minute bucket).
@@ -71,22 +107,3 @@ class ExplorerFilterSet(TransactionFilterSet):
         for stage in Stage.objects.filter(slug=value):
             reached |= Q(journey_id=stage.journey_id, current_stage__position__gte=stage.position)
         return queryset.filter(reached)
-
-
-def at_risk(reason: str, moment: datetime) -> Q:
-    """Transactions at risk for ``reason`` ("any" for all), by the rules of ``risk.assess``:
-    failed or stuck from the ledger; past an SLA or month-close deadline while moving."""
-    if reason in (RiskReason.FAILED, RiskReason.STUCK):
-        return Q(state__status=reason)
-    clocks = RiskClock.objects.filter(transaction_id=OuterRef("pk"))
-    leaking = Q(close_deadline__lte=moment)
-    if reason == RiskReason.LEAKAGE:
-        clocks = clocks.filter(leaking)
-    elif reason == RiskReason.OVERDUE:
-        clocks = clocks.filter(deadline__lte=moment).exclude(leaking)
-    else:
-        clocks = clocks.filter(leaking | Q(deadline__lte=moment))
-    moving = Q(Exists(clocks), state__status=TransactionStatus.IN_PROGRESS)
-    if reason == "any":
-        return moving | Q(state__status__in=[TransactionStatus.FAILED, TransactionStatus.STUCK])
-    return moving

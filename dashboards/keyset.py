@@ -29,7 +29,8 @@ def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: in
     """The ``size`` rows after ``cursor`` in (field, id) order, NULLs of a nullable field last.
 
     ``field`` may follow a one-to-one relation (``state__last_event_at``), for an order an
-    index of the related table serves; the queryset then selects that relation.
+    index of the related table serves; the queryset then selects that relation. Or it may
+    name an annotation of the queryset (a value worked out from another table).
 
     The NULLs are read as a second, id-ordered part rather than with NULLS LAST, which an
     ordinary index on the field cannot serve: each part is an index range scan.
@@ -37,7 +38,7 @@ def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: in
     beyond = "lt" if descending else "gt"
     by_id = "-id" if descending else "id"
     column = F(field).desc() if descending else F(field).asc()
-    model_field = _model_field(queryset.model, field)
+    model_field = _model_field(queryset, field)
     nullable = model_field.null
     value, last_id = _decode(cursor, model_field) if cursor else (0, None)
     in_nulls = bool(cursor) and value is None
@@ -65,7 +66,11 @@ def page(queryset: QuerySet, field: str, descending: bool, cursor: str, size: in
     return Page(found, next_cursor)
 
 
-def _model_field(model, path: str):
+def _model_field(queryset: QuerySet, path: str):
+    """The field ``path`` names: of the model, through relations, or an annotation's."""
+    if path in queryset.query.annotations:
+        return queryset.query.annotations[path].output_field
+    model = queryset.model
     *relations, name = path.split("__")
     for relation in relations:
         model = model._meta.get_field(relation).related_model

@@ -15,6 +15,7 @@ from tracking.models import Journey, Stage, TransactionStatus
 from . import freshness
 from .facts import latency_measures
 from .models import RiskSnapshot, SlaPolicy
+from .models.risk import RiskAge
 from .queries import filtered, histogram, parse_window, percentile, totals, window_bounds
 from .summary import cached_summary, series
 
@@ -94,6 +95,31 @@ def breakdown(filters: dict[str, str]) -> tuple[datetime | None, list[tuple]]:
         return taken, [(r, u, int(n), float(m or 0)) for r, u, n, m in rows]
 
     return freshness.cached("breakdown", [filters], compute)
+
+
+def by_age(filters: dict[str, str]) -> tuple[datetime | None, list[tuple]]:
+    """(reason, age, count, amount) at risk in the latest snapshot, oldest ages last."""
+
+    def compute() -> tuple[datetime | None, list[tuple]]:
+        taken = RiskSnapshot.objects.order_by("-taken_at").values_list("taken_at", flat=True)
+        taken = taken.first()
+        if taken is None:
+            return None, []
+        rows = (
+            filtered(RiskSnapshot.objects.filter(taken_at=taken), filters)
+            .exclude(reason="soon")
+            .exclude(count=0)
+            .values_list("reason", "age")
+            .annotate(n=Sum("count"), money=Sum("amount"))
+            .order_by()
+        )
+        order = {age: index for index, age in enumerate(RiskAge.values)}
+        cells = sorted(
+            ((r, a, int(n), float(m or 0)) for r, a, n, m in rows), key=lambda c: order[c[1]]
+        )
+        return taken, cells
+
+    return freshness.cached("by-age", [filters], compute)
 
 
 def funnel(journey_slug: str, window: str, filters: dict[str, str], now: datetime) -> dict:

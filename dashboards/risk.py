@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, CharField, Count, Q, Sum, Value, When
+from django.db.models import Case, CharField, Count, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from tracking.models import Flow, Journey, Transaction, TransactionStatus
@@ -54,9 +54,15 @@ def _age_case(since_field: str, now: datetime) -> Case:
     )
 
 
-def assess(now: datetime) -> dict[tuple, list]:
-    """(journey, flow, region, unit, entity, reason, age) -> [count, amount], as of now."""
+def assess(now: datetime, among: QuerySet | None = None) -> dict[tuple, list]:
+    """(journey, flow, region, unit, entity, reason, age) -> [count, amount], as of now.
+
+    ``among``: only these transactions (a list that a figure drills into totals itself
+    with the same arithmetic, so its total equals the figure to the cent).
+    """
     rates = Rates.load()
+    ledger = Transaction.objects.all() if among is None else among.order_by()
+    within = Q() if among is None else Q(transaction__in=among.order_by().values("pk"))
     journeys = dict(Journey.objects.values_list("id", "slug"))
     flows = dict(Flow.objects.values_list("id", "slug"))
     cells: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
@@ -70,7 +76,7 @@ def assess(now: datetime) -> dict[tuple, list]:
     # Failed and stuck: straight from the ledger (status index), summed per currency.
     for status, since_field in (("failed", "stage_event_at"), ("stuck", "next_deadline_at")):
         rows = (
-            Transaction.objects.filter(state__status=status)
+            ledger.filter(state__status=status)
             .annotate(age=_age_case(since_field, now))
             .values("journey_id", "flow_id", *_DIMS, "currency", "age")
             .annotate(n=Count("id"), money=Sum("amount"))
@@ -89,6 +95,7 @@ def assess(now: datetime) -> dict[tuple, list]:
     at_risk: set[int] = set()
     clocks = RiskClock.objects.filter(
         Q(deadline__lte=now + SOON) | Q(close_deadline__lte=now + SOON),
+        within,
         transaction__state__status=TransactionStatus.IN_PROGRESS,
     ).values_list(
         "transaction_id", "journey", "flow", *_DIMS, "deadline", "close_deadline", "amount"
@@ -105,7 +112,7 @@ def assess(now: datetime) -> dict[tuple, list]:
             soon[txn_id] = (tuple(dims), amount)
 
     # Stage deadlines within a day (the moving-deadline index), unless already at risk.
-    moving = Transaction.objects.filter(
+    moving = ledger.filter(
         state__status=TransactionStatus.IN_PROGRESS,
         state__next_deadline_at__gt=now,
         state__next_deadline_at__lte=now + SOON,

@@ -48,35 +48,45 @@ def overview_view(request):
 
 
 def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict]:
+    """The key figures; each links to the rows it counts, as of the moment or over the
+    period it was worked out for (``dashboards/drill.py``), so the list's total equals it."""
     s = found.summary
     risk = s["revenue_at_risk"]
+    as_of = s.get("as_of")
+    period = {"since": s["from"], "until": s["to"]}
+
+    def transactions(**extra) -> str:
+        return scope.link("/transactions/", **extra)
+
+    latency_policy = s["billing_latency"]["policy"]
     tiles = [
         {
             "key": "revenue-at-risk",
             "label": "Revenue at risk",
             "money": risk["amount"],
             "change": found.risk_change,
-            "href": scope.link("/transactions/", risk="any", as_of=s.get("as_of")),
+            "href": transactions(risk="any", as_of=as_of),
             "note": "failed, stuck, past an SLA deadline or never invoiced",
         },
         {
             "key": "at-risk-soon",
             "label": "At risk within a day",
             "money": s["at_risk_soon"]["amount"],
+            "href": transactions(risk="soon", as_of=as_of),
             "note": "deadlines due in the next 24 hours",
         },
         {
             "key": "stuck",
             "label": "Stuck transactions",
             "count": s["stuck_count"],
-            "href": scope.link("/transactions/", status="stuck"),
+            "href": transactions(risk="stuck", as_of=as_of),
             "note": "past their next-stage deadline with no news",
         },
         {
             "key": "failure-rate",
             "label": "Sync failure rate",
             "ratio": s["failure_rate"],
-            "href": scope.link("/transactions/", status="failed"),
+            "href": scope.link("/reports/", status="failed", **period),
             "note": f"failed stage reports, {scope.period_label.lower()}",
         },
         {
@@ -86,12 +96,16 @@ def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict
                 s["billing_latency"]["p50_seconds"],
                 s["billing_latency"]["p95_seconds"],
             ),
+            "href": transactions(measured=latency_policy, **period) if latency_policy else "",
             "note": "work approved to invoice posted",
         },
         {
             "key": "invoice-cycle",
             "label": "Invoice cycle p50 / p95",
             "durations": (found.cycle["p50_seconds"], found.cycle["p95_seconds"]),
+            "href": transactions(measured=overview_figures.CYCLE_POLICY, **period)
+            if found.cycle["count"]
+            else "",
             "note": "work approved to invoice generated",
         },
     ]
@@ -116,6 +130,7 @@ def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict
                 "ratio": policy["adherence"],
                 "objective": policy["objective"],
                 "breached": policy["breached"],
+                "href": transactions(breached=policy["policy"], **period),
                 "note": f"{policy['met'] + policy['breached']} measured",
             }
         )

@@ -1,5 +1,8 @@
 """The transactions explorer: search, filter, sort, page by cursor, count, export as CSV."""
 
+from datetime import datetime
+
+from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -7,8 +10,10 @@ from c2c_ops import csvstream
 from c2c_ops.access import htmx_partial, needs, query_without, respond
 from tracking.models import Transaction, TransactionStatus
 
-from .. import filterbar, keyset
+from .. import drill, filterbar, keyset
 from ..filtersets import SORTS, ExplorerFilterSet
+from ..models import Fact
+from ..models.risk import RiskAge
 
 PAGE_SIZE = 50
 COUNT_UP_TO = 100_000  # beyond this the count says "100,000+" instead of scanning on
@@ -19,11 +24,14 @@ CSV_COLUMNS = (
     "completed_at", "next_deadline_at",
 )  # fmt: skip
 RISK_BY_STATUS = ("failed", "stuck")
-KEPT_BY_SEARCH = ("stuck", "risk", "started_within", "as_of", "reached", "error_code")
+KEPT_BY_SEARCH = (
+    "stuck", "risk", "age", "started_within", "as_of", "reached", "error_code", "breached",
+    "measured", "since", "until",
+)  # fmt: skip
 # Filters of the explorer that are not the filter bar's, kept in its hidden fields.
 OWN_PARAMS = (
-    "q", "status", "stage", "stuck", "risk", "min_amount", "max_amount", "sort",
-    "started_within", "as_of", "reached", "error_code",
+    "q", "status", "stage", "stuck", "risk", "age", "min_amount", "max_amount", "sort",
+    "started_within", "as_of", "reached", "error_code", "breached", "measured", "since", "until",
 )  # fmt: skip
 
 
@@ -40,13 +48,15 @@ def transactions_view(request):
     filters, rows = explorer_rows(request)
     scope = filterbar.scope_of(request)
     if htmx_partial(request) and request.GET.get("part") == "count":
-        return respond(request, "dashboards/transactions.html#count", _count(rows))
-    sort = request.GET.get("sort") or "recent"
-    sort = sort if sort in SORTS else "recent"
+        return respond(request, "dashboards/transactions.html#count", _count(filters, rows))
+    sort = request.GET.get("sort") or ("slowest" if _measured(filters) else "recent")
+    sort = sort if sort in SORTS and (sort != "slowest" or _measured(filters)) else "recent"
     field = SORTS[sort][0]
     if sort == "recent" and _by_status(filters):
         # Newest first among one status: the status index of the state rows serves it.
         field = "-state__last_event_at"
+    if sort == "slowest":
+        rows = rows.annotate(latency=_latency(filters))
     error = ""
     try:
         page = keyset.page(
@@ -58,13 +68,22 @@ def transactions_view(request):
         )
     except keyset.BadCursor as exc:
         error, page = str(exc), keyset.Page([], None)
+    measured = _measured(filters)
+    if measured:
+        _add_latencies(page.rows, measured)
     context = {
+        "drill": _caption(filters),
+        "measured": measured,
         "filters": filters,
         "scope": scope,
         "page": page,
         "error": error,
         "sort": sort,
-        "sorts": {key: label for key, (_, label) in SORTS.items()},
+        "sorts": {
+            key: label
+            for key, (_, label) in SORTS.items()
+            if key != "slowest" or _measured(filters)
+        },
         "statuses": TransactionStatus.choices,
         "query": query_without(request, "cursor", "part"),
         "bar": filterbar.choices(),
@@ -92,9 +111,76 @@ def _by_status(filters: ExplorerFilterSet) -> bool:
     )
 
 
-def _count(rows) -> dict:
+def _caption(filters: ExplorerFilterSet) -> str:
+    """What figure the list stands for, in words, when a figure opened it."""
+    if not filters.is_valid():
+        return ""
+    data = filters.form.cleaned_data
+    since, until = filters.period()
+    period = ""
+    if since and until:
+        period = f", decided from {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
+    if data.get("breached"):
+        return f"Breaches of the SLA “{data['breached'].name}”{period}"
+    if data.get("measured"):
+        return f"Latencies of “{data['measured'].name}” measured{period}, slowest first"
+    reason, age = data.get("risk"), data.get("age")
+    if reason or age:
+        labels = dict(filters.filters["risk"].extra["choices"])
+        what = "Revenue at risk" if reason in (None, "", "any") else labels[reason]
+        if reason == "soon":
+            what = "At risk within a day"
+        aged = f", at risk for {dict(RiskAge.choices)[age]}" if age else ""
+        moment = data.get("as_of")
+        return f"{what}{aged}" + (f", as of {moment:%Y-%m-%d %H:%M} UTC" if moment else "")
+    return ""
+
+
+def _add_latencies(rows: list, policy) -> None:
+    """Each row's exact latency for the policy, from its stage times (the sort is by bin)."""
+    start, end = policy.from_stage.slug, policy.to_stage.slug
+    for txn in rows:
+        times = txn.stage_times if isinstance(txn.stage_times, dict) else {}
+        began, ended = times.get(start), times.get(end)
+        txn.latency_seconds = (
+            (datetime.fromisoformat(ended) - datetime.fromisoformat(began)).total_seconds()
+            if began and ended
+            else None
+        )
+
+
+def _measured(filters: ExplorerFilterSet):
+    return filters.is_valid() and filters.form.cleaned_data.get("measured")
+
+
+def _latency(filters: ExplorerFilterSet) -> Subquery:
+    """Each row's latency bin for the measured policy, in the period: to sort by."""
+    policy = filters.form.cleaned_data["measured"]
+    facts = Fact.objects.filter(
+        drill.period_q(*filters.period()),
+        transaction_id=OuterRef("pk"),
+        measure__startswith=drill.latency_prefix(policy),
+    )
+    return Subquery(facts.annotate(bin=drill.latency_bin(policy)).values("bin")[:1])
+
+
+def _count(filters: ExplorerFilterSet, rows) -> dict:
+    """The list's length and its total, worked out as the figure that opened it was."""
     counted = rows[: COUNT_UP_TO + 1].count()
-    return {"count": min(counted, COUNT_UP_TO), "more": counted > COUNT_UP_TO}
+    found = {"count": min(counted, COUNT_UP_TO), "more": counted > COUNT_UP_TO}
+    if counted > COUNT_UP_TO or not filters.is_valid():
+        return found
+    data, now = filters.form.cleaned_data, timezone.now()
+    if data.get("risk") or data.get("age"):
+        reason = data.get("risk") or "any"
+        total = drill.risk_total(rows, reason, data.get("age") or "", data.get("as_of") or now)
+    elif data.get("breached"):
+        total = drill.breached_total(rows, data["breached"], *filters.period())
+    elif data.get("measured"):
+        total = drill.measured_total(rows, data["measured"], *filters.period(), now)
+    else:
+        total = drill.plain_total(rows, now)
+    return {**found, "total": total}
 
 
 def _csv(request) -> StreamingHttpResponse:
