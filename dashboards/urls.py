@@ -1,11 +1,12 @@
 from django.urls import path
 
-from .views import contracts, flows, overview, saved, transaction, transactions
+from .views import contracts, flows, overview, reports, saved, transaction, transactions
 
 app_name = "dashboards"
 urlpatterns = [
     path("", overview.overview_view, name="overview"),
     path("transactions/", transactions.transactions_view, name="transactions"),
+    path("reports/", reports.reports_view, name="reports"),
     # Correlation IDs are the business's own keys; they may hold slashes.
     path("transactions/<path:correlation_id>/", transaction.transaction_view, name="transaction"),
     path("contracts/", contracts.contracts_view, name="contracts"),
