@@ -35,10 +35,19 @@ def new_case(
     kind: str,
     flow_id: int | None,
     rates: Rates,
+    since: datetime | None = None,
 ) -> ExceptionCase:
     """The case a failed or stuck stage opens, priced in the reporting currency at the
-    rate of the day it happened; not yet routed or saved."""
+    rate of the day it happened; not yet routed or saved.
+
+    ``since``: when the stage failed (the failed event's time) or missed its deadline. The
+    case is dated from then, not from when intake read the change: a report that arrives
+    late, or a history loaded at once, must not make old money look new in the ranking by
+    amount x age. Never later than the change, so a flow's clock ahead of ours cannot date
+    a case in the future.
+    """
     failed = kind == CaseKind.FAILED
+    opened = min(since, change.changed_at) if since is not None else change.changed_at
     return ExceptionCase(
         transaction_id=txn.id,
         correlation_id=txn.correlation_id,
@@ -55,8 +64,8 @@ def new_case(
         business_unit=txn.business_unit,
         original_amount=txn.amount,
         original_currency=txn.currency,
-        amount=rates.convert(txn.amount, txn.currency, change.changed_at.date()),
-        opened_at=change.changed_at,
+        amount=rates.convert(txn.amount, txn.currency, opened.date()),
+        opened_at=opened,
         last_seen_at=change.changed_at,
     )
 

@@ -77,7 +77,7 @@ class _Batch:
             (e["transaction_id"], e["event_id"]): e
             for e in Event.objects.filter(
                 transaction_id__in=txn_ids, event_id__in=event_ids
-            ).values("transaction_id", "event_id", "status", "flow_id")
+            ).values("transaction_id", "event_id", "status", "flow_id", "occurred_at")
         }
         self.live: dict[tuple[int, int], ExceptionCase] = {
             (c.transaction_id, c.stage_id): c
@@ -127,7 +127,9 @@ class _Batch:
             self._bump(case, change)
             return
         event = self.events.get((change.transaction_id, change.event_id), {})
-        self._open(change, change.stage_id, CaseKind.FAILED, event.get("flow_id"))
+        self._open(
+            change, change.stage_id, CaseKind.FAILED, event.get("flow_id"), event.get("occurred_at")
+        )
 
     def _stuck(self, change: StatusChange) -> None:
         event = self.events.get((change.transaction_id, change.event_id), {})
@@ -138,7 +140,14 @@ class _Batch:
         if case is not None:
             self._bump(case, change)
             return
-        self._open(change, stage_id, CaseKind.STUCK, None)
+        # Stuck since the deadline it missed, not since the sweep noticed.
+        self._open(
+            change,
+            stage_id,
+            CaseKind.STUCK,
+            None,
+            self.txns[change.transaction_id].next_deadline_at,
+        )
 
     def _bump(self, case: ExceptionCase, change: StatusChange) -> None:
         case.occurrences += 1
@@ -147,10 +156,17 @@ class _Batch:
             self.bumped[case.pk] = case
             self.result.bumped += 1
 
-    def _open(self, change: StatusChange, stage_id: int, kind: str, flow_id: int | None) -> None:
+    def _open(
+        self,
+        change: StatusChange,
+        stage_id: int,
+        kind: str,
+        flow_id: int | None,
+        since: datetime | None,
+    ) -> None:
         txn = self.txns[change.transaction_id]
         flow_id = flow_id or txn.flow_id
-        case = case_records.new_case(change, txn, stage_id, kind, flow_id, self.rates)
+        case = case_records.new_case(change, txn, stage_id, kind, flow_id, self.rates, since)
         flow = self.flows.get(flow_id) if flow_id else None
         route = self.router.route(
             case, flow.owner_team if flow else "", stage_slug(txn.journey_id, stage_id)

@@ -156,5 +156,56 @@ def test_amounts_are_converted_to_the_reporting_currency(ingest_client, flow):
     assert (case.amount, case.original_amount, case.original_currency) == (1100, 1000, "EUR")
 
 
+def test_a_case_is_dated_from_the_failure_not_from_when_intake_read_it(ingest_client, flow):
+    # A month of history loaded at once, or a report that arrives late: the case must be as
+    # old as the failure, or the ranking by amount x age puts old money last.
+    now = timezone.now()
+    failed_at = now - timedelta(days=12, hours=5)
+    report(
+        ingest_client,
+        billing("SOW-OLD", "work_approved", "succeeded", 0, occurred_at=_iso(failed_at - hours(3))),
+        failure("SOW-OLD", occurred_at=_iso(failed_at)),
+    )
+    intake.consume()
+
+    case = ExceptionCase.objects.get(correlation_id="SOW-OLD")
+    assert case.opened_at == failed_at
+    assert case.last_seen_at >= case.opened_at
+    opening = AuditEntry.objects.get(case_id=case.pk, action="open")
+    assert opening.at == case.opened_at
+
+
+def test_a_stuck_case_is_dated_from_the_deadline_it_missed(ingest_client, flow):
+    now = timezone.now()
+    approved = now - timedelta(days=5)
+    report(
+        ingest_client,
+        billing("SOW-LATE", "work_approved", "succeeded", 0, occurred_at=_iso(approved)),
+    )
+    sweep.sweep()
+    intake.consume()
+
+    case = ExceptionCase.objects.get(correlation_id="SOW-LATE")
+    # work_approved -> invoice_generated is expected within 2 days (the seeded journey).
+    assert case.opened_at == approved + timedelta(days=2)
+
+
+def test_a_failure_reported_ahead_of_our_clock_opens_a_case_dated_now(ingest_client, flow):
+    now = timezone.now()
+    report(
+        ingest_client,
+        billing("SOW-SKEW", "work_approved", "succeeded", 0, occurred_at=_iso(now)),
+        failure("SOW-SKEW", occurred_at=_iso(now + timedelta(minutes=2))),
+    )
+    intake.consume()
+
+    case = ExceptionCase.objects.get(correlation_id="SOW-SKEW")
+    assert now - timedelta(minutes=1) < case.opened_at <= timezone.now()
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
 def _iso(moment) -> str:
     return moment.isoformat().replace("+00:00", "Z")
