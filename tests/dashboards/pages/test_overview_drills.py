@@ -89,7 +89,7 @@ def test_failure_rate_opens_the_failed_reports_it_counts(ledger, viewer):
     page = client.get(href).content.decode()
     assert re.findall(r'href="/transactions/([^/]+)/"', page) == ["P-FAIL-2", "P-FAIL-1"]
     total = client.get(f"{href}&part=total", **HX).content.decode()
-    # 2 failed of the 10 outcomes reported (every step of the scenario but the first reports)
+    # 2 failed of the 11 outcomes the scenario reports (every step is an outcome)
     reported = re.search(r"of (\d+) outcomes reported", total)[1]
     assert "2 failed" in total
     assert summary(client)["failure_rate"] == pytest.approx(2 / int(reported), abs=1e-6)
