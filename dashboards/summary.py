@@ -169,6 +169,11 @@ def series(
     }
 
 
+def grain_of(window_text: str) -> int:
+    """The seconds of one point of a series over this window, at its default interval."""
+    return _grain(None, parse_window(window_text))
+
+
 def _span(window_text: str, now: datetime, interval: str | None) -> tuple[int, datetime, datetime]:
     """A series' interval and [start, end): the window, widened to whole intervals."""
     window = parse_window(window_text)

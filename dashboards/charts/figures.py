@@ -6,13 +6,16 @@ mark carries the URL it drills into in ``customdata``: ``static/js/charts.js`` f
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import plotly.io as pio
 from django.utils.safestring import SafeString, mark_safe
 
+from ..models.risk import RiskAge
 from . import palette
 
 HEIGHT = 300
+PAD = timedelta(minutes=30)  # either side of a time axis's only moment
 # The look go.Figure would give every figure (plotly's default template), set explicitly
 # because figures are serialised without building a go.Figure (see ``_figure``).
 TEMPLATE = pio.templates[pio.templates.default].to_plotly_json()
@@ -79,10 +82,18 @@ def risk_over_time(series: list[dict], currency: str, link) -> Chart:
             customdata=[link(risk=reason)] * len(points),
             hovertemplate=f"%{{x}}<br>{reason}: %{{y:,.0f}} {currency}<extra></extra>",
         )
-    return _figure(traces, "Revenue at risk over time, by reason", currency, barmode="stack")
+    moments = [p["t"] for group in series for p in group["points"]]
+    return _figure(
+        traces,
+        "Revenue at risk over time, by reason",
+        currency,
+        barmode="stack",
+        xaxis=_time_axis(moments),
+    )
 
 
-def sla_trend(points: list[dict], objective: float | None, name: str) -> Chart:
+def sla_trend(points: list[dict], objective: float | None, name: str, link=None) -> Chart:
+    """A policy's adherence per interval; a point opens the breaches decided in it."""
     traces: list[dict] = []
     _add(
         traces,
@@ -92,7 +103,8 @@ def sla_trend(points: list[dict], objective: float | None, name: str) -> Chart:
         y=[p["value"] for p in points],
         mode="lines+markers",
         line={"color": palette.SERIES[0]},
-        hovertemplate="%{x}<br>%{y:.1%}<extra></extra>",
+        hovertemplate="%{x}<br>%{y:.1%} · click for the breaches<extra></extra>",
+        **({"customdata": [link(p["t"]) for p in points]} if link else {}),
     )
     if objective is not None and points:
         _add(
@@ -106,13 +118,18 @@ def sla_trend(points: list[dict], objective: float | None, name: str) -> Chart:
             hoverinfo="skip",
         )
     yaxis = {"rangemode": "normal", "tickformat": ".0%"}
-    return _figure(traces, f"SLA adherence: {name}", yaxis=yaxis)
+    return _figure(
+        traces, f"SLA adherence: {name}", yaxis=yaxis, xaxis=_time_axis(p["t"] for p in points)
+    )
 
 
-def latency(percentiles: dict[str, list[dict]], name: str) -> Chart:
-    """Billing latency percentiles over time, in hours."""
+def latency(percentiles: dict[str, list[dict]], name: str, link=None) -> Chart:
+    """Billing latency percentiles over time, in hours; a point opens the slowest of its
+    interval."""
     traces: list[dict] = []
+    moments = []
     for label, points in percentiles.items():
+        moments += [p["t"] for p in points]
         _add(
             traces,
             "scatter",
@@ -121,9 +138,41 @@ def latency(percentiles: dict[str, list[dict]], name: str) -> Chart:
             y=[None if p["value"] is None else p["value"] / 3600 for p in points],
             mode="lines+markers",
             line={"color": palette.PERCENTILE.get(label, palette.SERIES[2])},
-            hovertemplate=f"%{{x}}<br>{label}: %{{y:,.1f}} h<extra></extra>",
+            hovertemplate=(
+                f"%{{x}}<br>{label}: %{{y:,.1f}} h · click for the slowest<extra></extra>"
+            ),
+            **({"customdata": [link(p["t"]) for p in points]} if link else {}),
         )
-    return _figure(traces, f"Billing latency percentiles: {name}", "hours")
+    return _figure(
+        traces, f"Billing latency percentiles: {name}", "hours", xaxis=_time_axis(moments)
+    )
+
+
+def risk_by_age(cells: list[tuple[str, str, int, float]], currency: str, link) -> Chart:
+    """Money at risk by how long it has been at risk, stacked by reason: (reason, age,
+    count, amount) each; a segment opens the transactions it counts."""
+    labels = dict(RiskAge.choices)
+    traces: list[dict] = []
+    for reason in dict.fromkeys(reason for reason, *_ in cells):
+        colour, pattern = palette.reason_style(reason)
+        bars = [(age, n, amount) for r, age, n, amount in cells if r == reason]
+        _add(
+            traces,
+            "bar",
+            name=reason.title(),
+            x=[labels[age] for age, _, _ in bars],
+            y=[amount for _, _, amount in bars],
+            text=[str(n) for _, n, _ in bars],
+            textposition="inside",
+            marker={"color": colour, "pattern": {"shape": pattern}},
+            customdata=[link(risk=reason, age=age) for age, _, _ in bars],
+            hovertemplate=(
+                f"{reason} for %{{x}}<br>%{{y:,.0f}} {currency} in %{{text}} transactions"
+                "<extra></extra>"
+            ),
+        )
+    xaxis = {"categoryorder": "array", "categoryarray": list(labels.values())}
+    return _figure(traces, "Revenue at risk by age", currency, barmode="stack", xaxis=xaxis)
 
 
 def breakdown(cells: Iterable[tuple[str, str, int, float]], currency: str, link) -> Chart:
@@ -176,9 +225,12 @@ def breaks_by_kind(cells: list[tuple[str, str, int, float]], currency: str, link
 
 def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]], link) -> Chart:
     """Stage to stage, and where transactions stopped (failed, stuck, still waiting)."""
-    labels = [s.replace("_", " ") for s in stages]
     outcomes = list(stopped)
-    labels += [o.replace("_", " ") for o in outcomes]
+    # Counts in the labels, so each node says how many reached it or stopped there.
+    labels = [f"{s.replace('_', ' ')} · {reached[i]}" for i, s in enumerate(stages)]
+    labels += [f"{o.replace('_', ' ')} · {sum(stopped[o])}" for o in outcomes]
+    node_colours = [palette.SERIES[0]] * len(stages)
+    node_colours += [palette.status_colour(o) for o in outcomes]
     source, target, value, urls, colours = [], [], [], [], []
     for index in range(len(stages)):
         if index + 1 < len(stages) and reached[index + 1]:
@@ -198,7 +250,15 @@ def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]],
     sankey = {
         "type": "sankey",
         "arrangement": "snap",
-        "node": {"label": labels, "pad": 14, "thickness": 14},
+        "node": {
+            "label": labels,
+            "color": node_colours,
+            "pad": 22,
+            "thickness": 16,
+            "line": {"width": 0},
+            "hovertemplate": "%{label}<extra></extra>",
+        },
+        "textfont": {"size": 11},
         "link": {
             "source": source,
             "target": target,
@@ -208,7 +268,23 @@ def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]],
             "hovertemplate": "%{source.label} → %{target.label}: %{value}<extra></extra>",
         },
     }
-    return _figure([sankey], "Contract to cash: stage to stage, and where it stops")
+    return _figure(
+        [sankey],
+        "Contract to cash: stage to stage, and where it stops",
+        # Room for the stages' labels to sit apart (a Sankey's labels do not dodge each other).
+        height=HEIGHT + 80,
+        margin={"l": 12, "r": 12, "t": 36, "b": 12},
+    )
+
+
+def _time_axis(moments: Iterable[str]) -> dict:
+    """A time axis; with a single moment, an hour around it: plotly would otherwise zoom
+    into that one instant and label its ticks in fractions of a millisecond."""
+    distinct = set(moments)
+    if len(distinct) != 1:
+        return {}
+    moment = datetime.fromisoformat(distinct.pop())
+    return {"type": "date", "range": [(moment - PAD).isoformat(), (moment + PAD).isoformat()]}
 
 
 def _add(traces: list[dict], kind: str, **trace) -> None:

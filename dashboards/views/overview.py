@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from c2c_ops.access import htmx_partial, needs, respond
 
-from .. import extensions, filterbar, freshness, overview_figures
+from .. import drill, extensions, filterbar, freshness, overview_figures
 from ..charts import figures as charts
 from ..models import BreakKind
 from ..queries import BadQuery
 from ..reconciliation import figures as reconciliation_figures
-from ..summary import latency_series, series
+from ..summary import grain_of, latency_series, series
 
 TILES_EVERY = "30s"
 
@@ -137,6 +137,19 @@ def _tiles(scope: filterbar.Scope, found: overview_figures.Figures) -> list[dict
     return tiles
 
 
+def _point_link(scope: filterbar.Scope, summary: dict):
+    """A link for one point of a time series: the rows decided in its interval."""
+    grain = grain_of(scope.window)
+    end = datetime.fromisoformat(summary["to"])
+
+    def link(t: str, **extra: str) -> str:
+        start = datetime.fromisoformat(t)
+        until = drill.bucket_end(start, grain, end)
+        return scope.link("/transactions/", since=t, until=until.isoformat(), **extra)
+
+    return link
+
+
 def _contracts_link(scope: filterbar.Scope, **extra: str) -> str:
     """The contracts list for the filter bar's filters a contract has (not the window, the
     journey or the flow: the breaks of a contract stand until settled, across journeys)."""
@@ -160,8 +173,12 @@ def _charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dic
         return scope.link("/transactions/", **extra)
 
     latency_policy = found.summary["billing_latency"]["policy"]
+    as_of = found.summary.get("as_of")
     out = {"risk": charts.risk_over_time(found.risk_series, currency, link)}
+    _, by_age = overview_figures.by_age(scope.filters)
+    out["age"] = charts.risk_by_age(by_age, currency, lambda **e: link(as_of=as_of, **e))
     if latency_policy:
+        point = _point_link(scope, found.summary)
         adherence = series(
             "sla_adherence", scope.window, scope.filters, now, policy=latency_policy
         )["series"]
@@ -169,11 +186,16 @@ def _charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dic
             (p["objective"] for p in found.summary["sla"] if p["policy"] == latency_policy), None
         )
         out["sla"] = charts.sla_trend(
-            adherence[0]["points"] if adherence else [], objective, latency_policy
+            adherence[0]["points"] if adherence else [],
+            objective,
+            latency_policy,
+            lambda t: point(t, breached=latency_policy),
         )
         latency = latency_series(scope.window, scope.filters, now, latency_policy)
         out["latency"] = charts.latency(
-            {"p50": latency["latency_p50"], "p95": latency["latency_p95"]}, latency_policy
+            {"p50": latency["latency_p50"], "p95": latency["latency_p95"]},
+            latency_policy,
+            lambda t: point(t, measured=latency_policy),
         )
     labels = dict(BreakKind.choices)
     out["breaks"] = charts.breaks_by_kind(

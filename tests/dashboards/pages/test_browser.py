@@ -29,7 +29,7 @@ def test_a_viewer_drills_from_the_overview_to_a_stuck_transaction(
     build(ingest_client)
     sign_in(page, live_server.url, viewer)
     assert "1,800 USD" in page.locator("#tile-revenue-at-risk").inner_text()
-    for chart in ("risk", "sla", "latency", "breakdown", "funnel"):
+    for chart in ("risk", "age", "sla", "latency", "breakdown", "funnel"):
         drawn(page, chart)
     shot(page, "dashboards-overview")
 

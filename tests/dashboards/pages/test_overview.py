@@ -53,12 +53,13 @@ def test_the_landing_page_is_the_overview(ledger, viewer):
 
 def test_every_chart_is_sent_as_plotly_json(ledger, viewer):
     html = browser(viewer).get("/").content.decode()
-    for name in ("risk", "sla", "latency", "breakdown", "funnel"):
+    for name in ("risk", "age", "sla", "latency", "breakdown", "funnel"):
         chart = plotly_checked(figure(html, name))
         assert chart["data"] and chart["layout"]["template"]["layout"]["colorway"]
     funnel = figure(html, "funnel")["data"][0]
     assert funnel["type"] == "sankey"
-    assert "work approved" in funnel["node"]["label"]
+    assert funnel["node"]["label"][0] == "work approved · 5"  # every transaction got there
+    assert len(set(funnel["node"]["color"])) > 1  # stages and outcomes in the palette
 
 
 def test_the_latency_chart_draws_the_series_the_api_serves(ledger, viewer):

@@ -1,7 +1,7 @@
 """Every tile of the overview opens the rows it counts, and their total equals the tile."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from tests.conftest import browser
 from tests.dashboards.helpers import report, step
 
 from .scenario import HX, build, rows_of
-from .test_overview import tile
+from .test_overview import figure, tile
 
 pytestmark = pytest.mark.django_db
 WINDOW = "7d"
@@ -163,3 +163,40 @@ def test_money_in_other_currencies_adds_up_to_the_cent(ingest_client, viewer):
     assert len(rows) == 3
     assert money_of(total) == Decimal(summary(client)["revenue_at_risk"]["amount"])
     assert money_of(total) == (Decimal("1567.96") * Decimal("1.0837")).quantize(Decimal("0.01"))
+
+
+def test_each_segment_of_risk_by_age_opens_what_it_counts(ledger, viewer):
+    client = browser(viewer)
+    bars = figure(overview(client), "age")["data"]
+    assert {trace["name"] for trace in bars} == {"Failed", "Stuck"}
+    for trace in bars:
+        for count, amount, url in zip(trace["text"], trace["y"], trace["customdata"], strict=True):
+            rows, total = opened(client, url)
+            assert len(rows) == int(count), url
+            assert money_of(total) == Decimal(str(amount)).quantize(Decimal("0.01")), url
+
+
+def test_the_sla_and_latency_points_open_what_they_count(ledger, viewer):
+    client = browser(viewer)
+    html = overview(client)
+    figures = summary(client)
+    breached = next(p for p in figures["sla"] if p["policy"] == "billing-latency")["breached"]
+    points = figure(html, "sla")["data"][0]
+    found = [rows for url in points["customdata"] for rows in opened(client, url)[0]]
+    assert len(found) == breached and found == ["P-STUCK"]
+    p95 = next(t for t in figure(html, "latency")["data"] if t["name"] == "p95")
+    found = [rows for url in p95["customdata"] for rows in opened(client, url)[0]]
+    assert len(found) == figures["billing_latency"]["count"] == 1
+
+
+def test_a_chart_of_one_moment_spans_an_hour_not_a_millisecond(viewer, ingest_client):
+    now = timezone.now()
+    report(
+        ingest_client,
+        step("P-1", "work_approved", now - timedelta(minutes=3), amount="5", currency="USD"),
+        step("P-1", "invoice_generated", now - timedelta(minutes=2), "failed"),
+    )
+    call_command("compute_metrics", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    risk = figure(browser(viewer).get("/?window=1h").content.decode(), "risk")
+    start, end = (datetime.fromisoformat(t) for t in risk["layout"]["xaxis"]["range"])
+    assert end - start == timedelta(hours=1)
