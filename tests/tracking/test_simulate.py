@@ -112,3 +112,15 @@ def test_the_simulated_firm_has_every_kind_of_break_at_a_few_percent(server):
     }  # fmt: skip
     # A few percent of contracts for each kind (unbilled work is the common one).
     assert all(n <= contracts * 0.25 for n in by_kind.values()), (by_kind, contracts)
+
+
+def test_invoices_and_work_carry_their_business_references():
+    rng = random.Random(4)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    invoice = plan_transaction(rng, 7, start, journey="billing")
+    assert {(r.dims["invoice"], r.dims["project"]) for r in invoice} == {
+        (invoice[0].correlation_id, "PRJ-000007")
+    }
+    contract = plan_transaction(rng, 8, start, journey="contract_activation")
+    assert {r.dims.get("project") for r in contract} == {"PRJ-000008"}
+    assert "invoice" not in contract[0].dims

@@ -183,6 +183,16 @@ def random_dims(rng: random.Random) -> tuple[dict[str, str], str]:
     return dims, rng.choice(currencies)
 
 
+def _references(journey: str, number: int, correlation_id: str) -> dict[str, str]:
+    """The business references a flow of this journey reports, as a real one would: an
+    invoice is known by its number, work by its project (a contract's chain names its own)."""
+    if journey == "billing":
+        return {"invoice": correlation_id, "project": f"PRJ-{number:06d}"}
+    if journey == "contract_activation":
+        return {"project": f"PRJ-{number:06d}"}
+    return {}
+
+
 def plan_transaction(
     rng: random.Random,
     number: int,
@@ -205,8 +215,12 @@ def plan_transaction(
     if terms is None:
         dims, currency = random_dims(rng)
         terms = Terms(dims, currency, _amount(rng, median))
-    dims, currency, amount = terms.dims, terms.currency, terms.amount
     correlation_id = f"{prefix}-{started_at.year}-{number:06d}"
+    dims, currency, amount = (
+        _references(journey, number, correlation_id) | terms.dims,
+        terms.currency,
+        terms.amount,
+    )
     reports: list[Report] = []
     moment = started_at
     attempt = 0
