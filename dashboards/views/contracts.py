@@ -2,7 +2,7 @@
 the contract and its amendments, each invoice's stages with their amounts, the payments;
 the version each system holds side by side; the breaks, with links to their transactions."""
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 
 from c2c_ops import csvstream
 from c2c_ops.access import htmx_partial, needs, query_without, respond
@@ -56,9 +56,10 @@ def contracts_view(request):
     return respond(request, template, context)
 
 
-def _csv(filters: ContractFilterSet) -> StreamingHttpResponse:
-    rows = filters.qs if filters.is_valid() else Contract.objects.none()
-    values = rows.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
+def _csv(filters: ContractFilterSet) -> HttpResponse:
+    if not filters.is_valid():
+        return csvstream.refused(filters.errors)
+    values = filters.qs.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
     header = ["contract" if c == "key" else c for c in CSV_COLUMNS]
     return csvstream.response("contracts", header, values)
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db.models import OuterRef, Subquery
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 
 from c2c_ops import csvstream
@@ -183,12 +183,12 @@ def _count(filters: ExplorerFilterSet, rows) -> dict:
     return {**found, "total": total}
 
 
-def _csv(request) -> StreamingHttpResponse:
+def _csv(request) -> HttpResponse:
     """Every row of the filtered set, streamed from a server-side cursor: no page limit,
     and memory stays flat however many rows there are."""
     filters, rows = explorer_rows(request)
     if not filters.is_valid():
-        rows = rows.none()
+        return csvstream.refused(filters.errors)
     values = rows.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
     header = [column.replace("__slug", "").replace("state__", "") for column in CSV_COLUMNS]
     return csvstream.response("transactions", header, values)

@@ -150,3 +150,10 @@ def test_both_forms_keep_the_filters_they_do_not_show(ledger, viewer):
         assert kept in bar
     assert 'name="reached" value="invoice_generated"' in search
     assert 'name="started_within" value="30d"' in search
+
+
+def test_an_export_with_a_bad_filter_says_why_instead_of_sending_nothing(ledger, viewer):
+    for url in ("/transactions/?stuck=maybe&format=csv", "/contracts/?has_breaks=maybe&format=csv"):
+        response = browser(viewer).get(url)
+        assert response.status_code == 400
+        assert "true or false" in response.content.decode()
