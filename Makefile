@@ -23,8 +23,11 @@ $(UV):
 setup: .venv/.synced
 
 ## Run the app with a month of demo data on the embedded default (SQLite, no servers).
+## Elsewhere than 127.0.0.1:8000: `make demo PORT=8001` (and HOST=...).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 demo: setup
-	.venv/bin/python manage.py demo
+	.venv/bin/python manage.py demo --host $(HOST) --port $(PORT)
 
 ## Lint, Django checks, and the whole test suite on PostgreSQL + Redis.
 test: setup lint

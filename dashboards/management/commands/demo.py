@@ -1,8 +1,9 @@
+import os
 import secrets
 import socket
-import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,103 +16,130 @@ from tracking.management.commands.simulate import simulator_keys
 from tracking.models import Transaction
 from tracking.simulation.scenario import FLOWS
 
+from ...demo import processes
+
+HISTORY = timedelta(days=30)
+
 
 class Command(BaseCommand):
     help = (
-        "The README's demo: migrate, seed, create the admin user, serve on 127.0.0.1:8000, "
-        "write a month of simulated history through the APIs, then keep live traffic going."
+        "The README's demo: migrate, seed, create the admin user, start the web server and a "
+        "Celery worker with beat, write a month of simulated history through the APIs, then "
+        "keep live traffic going until Ctrl-C or SIGTERM."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--per-day", type=int, default=120, help="history density")
-        parser.add_argument("--no-live", action="store_true", help="stop after the history")
+        parser.add_argument(
+            "--no-live", action="store_true", help="no live traffic after the history"
+        )
 
     def handle(self, *args, **options):
         host, port = options["host"], options["port"]
         with socket.socket() as probe:
             if probe.connect_ex((host, port)) == 0:
                 raise CommandError(f"{host}:{port} is already in use; pass --port")
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        self._demo_rates()
-        password = self._admin()
+        processes.take_stop_signals()
         url = f"http://{host}:{port}"
-        # gunicorn, as in production; 2 workers suit the embedded SQLite (one writer at a time).
-        server = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "c2c_ops.wsgi",
-                "--bind",
-                f"{host}:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=settings.BASE_DIR,
-        )
-        # The Celery worker with beat: the stuck sweep, rollups and risk snapshots.
-        worker = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "c2c_ops",
-                "worker",
-                "--beat",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "warning",
-                "--schedule",
-                str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
-            ],
-            cwd=settings.BASE_DIR,
-        )
-        keys = [f"--key={flow}={key}" for flow, key in simulator_keys(list(FLOWS)).items()]
+        children = processes.Children(str(settings.BASE_DIR), os.environ)
         try:
-            self._wait(url, server)
-            if not Transaction.objects.exists():
-                call_command(
-                    "simulate",
-                    "--url",
-                    url,
-                    "--backfill",
-                    "30d",
-                    "--per-day",
-                    str(options["per_day"]),
-                    "--seed",
-                    "2026",
-                    *keys,
-                )
-                call_command("compute_metrics")
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"\nc2c-ops is up at {url}/\n"
-                    f"  sign in as admin / {password}\n"
-                    f"  overview:    {url}/\n"
-                    f"  exceptions:  {url}/exceptions/\n"
-                    f"  the API:     {url}/api/docs/\n"
-                )
-            )
-            if options["no_live"]:
-                server.wait()
-            else:
-                call_command("simulate", "--url", url, *keys)
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            self._demo_rates()
+            password = self._admin()
+            self._start(children, host, port)
+            self._wait(url, children)
+            self._history(url, options["per_day"])
+            self._banner(url, password, children)
+            self._run(url, children, live=not options["no_live"])
         except KeyboardInterrupt:
-            pass
+            self.stdout.write("\nStopping the demo...")
         finally:
-            for process in (server, worker):
-                process.terminate()
-            for process in (server, worker):
-                process.wait(timeout=10)
+            processes.ignore_stop_signals()
+            killed = children.stop()
+            if killed:
+                self.stdout.write(f"killed after the grace period: {', '.join(killed)}")
+            self.stdout.write("Demo stopped: no process of it is left running.")
+
+    def _start(self, children: processes.Children, host: str, port: int) -> None:
+        # gunicorn, as in production; 2 workers suit the embedded SQLite (one writer at a time).
+        web = [
+            "-m",
+            "gunicorn",
+            "c2c_ops.wsgi",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ]
+        children.start("web", [sys.executable, *web, "--bind", f"{host}:{port}"])
+        # The worker with beat: sweep, rollups, risk, cases, replays, alerts, digest.
+        schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
+        worker = [
+            "-m",
+            "celery",
+            "-A",
+            "c2c_ops",
+            "worker",
+            "--beat",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "warning",
+        ]
+        children.start("worker", [sys.executable, *worker, "--schedule", str(schedule)])
+
+    def _history(self, url: str, per_day: int) -> None:
+        """A month of simulated history, the first time only."""
+        if Transaction.objects.exists():
+            return
+        call_command(
+            "simulate",
+            "--url",
+            url,
+            "--backfill",
+            f"{HISTORY.days}d",
+            "--per-day",
+            str(per_day),
+            "--seed",
+            "2026",
+            *self._keys(),
+        )
+        self._check_stop()
+        call_command("compute_metrics")
+
+    def _run(self, url: str, children: processes.Children, live: bool) -> None:
+        if live:
+            call_command("simulate", "--url", url, *self._keys())
+            self._check_stop()
+        # Without live traffic (or if it ends), serve until stopped or a child dies.
+        while (gone := children.exited()) is None:
+            time.sleep(0.5)
+        raise CommandError(f"the {gone} process exited; see its output above")
+
+    def _keys(self) -> list[str]:
+        return [f"--key={flow}={key}" for flow, key in simulator_keys(list(FLOWS)).items()]
+
+    def _check_stop(self) -> None:
+        # ``simulate`` takes Ctrl-C as "stop sending" and returns: the demo stops too.
+        if processes.stopping.is_set():
+            raise KeyboardInterrupt
+
+    def _banner(self, url, password, children) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nc2c-ops is up at {url}/\n"
+                f"  sign in as admin / {password}\n"
+                f"  overview:       {url}/\n"
+                f"  exceptions:     {url}/exceptions/\n"
+                f"  the API:        {url}/api/docs/\n"
+                f"  processes: {children.describe()} (stopped with the demo)\n"
+            )
+        )
 
     def _demo_rates(self) -> None:
         """Illustrative FX rates (not market data), so the demo's money adds up."""
@@ -139,10 +167,10 @@ class Command(BaseCommand):
         path.chmod(0o600)
         return password
 
-    def _wait(self, url: str, server: subprocess.Popen) -> None:
+    def _wait(self, url: str, children: processes.Children) -> None:
         for _ in range(60):
-            if server.poll() is not None:
-                raise CommandError("the web server exited; see its output above")
+            if (gone := children.exited()) is not None:
+                raise CommandError(f"the {gone} process exited; see its output above")
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     return
