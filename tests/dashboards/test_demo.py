@@ -1,19 +1,64 @@
-"""`manage.py demo`: stopping it (SIGTERM like Ctrl-C) leaves no process behind."""
+"""`manage.py demo`: its flows' replay endpoint answers like a flow, and stopping the demo
+(SIGTERM like Ctrl-C) leaves no process behind."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from dashboards.demo.processes import Children
+from dashboards.demo.replay_receiver import FlowEnd, ReplayReceiver, signature_ok
+from exceptions import signing
 from tests.server import ROOT, free_port
 
 MANAGE = [sys.executable, "manage.py"]
+
+
+def test_the_receiver_checks_signatures_as_c2c_ops_makes_them():
+    body = b'{"replay_id": "r-1"}'
+    assert signature_ok(body, signing.sign(body, "s3cret"), "s3cret")
+    assert not signature_ok(body, signing.sign(body, "other"), "s3cret")
+    assert not signature_ok(body + b" ", signing.sign(body, "s3cret"), "s3cret")
+    stale = signing.sign(body, "s3cret", timestamp=int(time.time()) - 3600)
+    assert not signature_ok(body, stale, "s3cret")
+    assert not signature_ok(body, "garbage", "s3cret")
+
+
+def test_the_replay_receiver_refuses_what_a_flow_would(tmp_path):
+    # Nothing listens on the app's URL: accepted replays are logged as unreported.
+    receiver = ReplayReceiver(
+        f"http://127.0.0.1:{free_port()}",
+        {"billing-to-erp": FlowEnd(secret="s3cret", key="k")},
+        tmp_path / "replays.log",
+    ).start()
+    try:
+        url = receiver.url_for("billing-to-erp")
+        replay_id = str(uuid.uuid4())
+        body = json.dumps({"replay_id": replay_id, "correlation_id": "INV-1"}).encode()
+
+        def post(target=url, signed_with="s3cret", key=replay_id):
+            headers = {"C2C-Signature": signing.sign(body, signed_with), "Idempotency-Key": key}
+            return httpx.post(target, content=body, headers=headers).status_code
+
+        assert post(signed_with="wrong") == 401
+        assert post(key="another") == 400
+        assert post(target=receiver.url_for("no-such-flow")) == 404
+        assert post() == 202
+        assert post() == 200  # a resend of a replay already taken: acknowledged, not re-run
+        log = (tmp_path / "replays.log").read_text()
+        assert "refused: bad or stale signature" in log
+        assert log.count(f": accepted replay {replay_id}") == 1
+    finally:
+        receiver.stop()
 
 
 def test_stopping_children_reaches_their_groups_and_kills_the_stubborn(tmp_path):
@@ -71,7 +116,7 @@ def _alive(pids: set[int]) -> set[int]:
 
 
 @pytest.mark.live
-def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
+def test_the_demo_answers_a_replay_and_leaves_nothing_behind_on_sigterm(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -81,6 +126,7 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
         "C2C_VAR_DIR": str(tmp_path / "var"),
         "CELERY_BROKER_URL": "filesystem://",
         "CACHE_URL": "",
+        "EXCEPTIONS_INTERVAL_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
     }
     out = tmp_path / "demo.out"
@@ -98,6 +144,42 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
         assert httpx.get(f"{url}/healthz").status_code == 200
         spawned = _descendants(demo.pid)
         assert len(spawned) >= 4  # gunicorn and its workers, celery and its beat
+
+        key = (
+            subprocess.run(
+                [*MANAGE, "create_api_key", "billing-to-erp", "--scopes", "ingest,read,operate"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        cid = f"INV-DEMO-{uuid.uuid4().hex[:8]}"
+        now = timezone.now()
+        failed = api.post(
+            "/api/v1/events",
+            json=[
+                _event(cid, "work_approved", "succeeded", now - timedelta(hours=3)),
+                _event(cid, "invoice_generated", "failed", now - timedelta(hours=2)),
+            ],
+        )
+        assert failed.status_code == 202 and failed.json()["accepted"] == 2
+
+        case = _wait_for(lambda: _case(api, cid), 60, out)
+        # Dated from the failure, not from when the demo's intake read it.
+        assert case["opened_at"].startswith(_iso(now - timedelta(hours=2))[:16])
+        asked = api.post(f"/api/v1/exceptions/{case['id']}/replay", json={"reason": "demo"})
+        assert asked.status_code in (200, 201, 202), asked.text
+
+        settled = _wait_for(lambda: _settled(api, cid), 60, out)
+        assert settled["status"] == "resolved"
+        assert [r["status"] for r in settled["replays"]] == ["succeeded"]
+        log = (tmp_path / "var" / "demo-replays.log").read_text()
+        assert f"{cid} invoice_generated: re-ran, reported 202" in log
     finally:
         demo.send_signal(signal.SIGTERM)
         try:
@@ -113,6 +195,37 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
     assert left == set(), out.read_text()[-3000:]
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/healthz", timeout=2)
+
+
+def _event(cid: str, stage: str, status: str, when) -> dict:
+    event = {
+        "event_id": f"{cid}-{stage}-{status}",
+        "correlation_id": cid,
+        "journey": "billing",
+        "stage": stage,
+        "status": status,
+        "occurred_at": _iso(when),
+        "amount": "500.00",  # under REPLAY_APPROVAL_THRESHOLD: no second person needed
+        "currency": "USD",
+    }
+    if status == "failed":
+        event["error"] = {"code": "ERP-500", "message": "ERP timed out"}
+    return event
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _case(api: httpx.Client, cid: str) -> dict | None:
+    found = api.get("/api/v1/exceptions", params={"correlation_id": cid}).json()
+    rows = found.get("results", found) if isinstance(found, dict) else found
+    return rows[0] if rows else None
+
+
+def _settled(api: httpx.Client, cid: str) -> dict | None:
+    case = _case(api, cid)
+    return case if case and case["status"] == "resolved" else None
 
 
 def _wait_for(check, seconds: float, out: Path):

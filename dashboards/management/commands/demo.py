@@ -1,5 +1,4 @@
 import os
-import secrets
 import socket
 import sys
 import time
@@ -8,7 +7,6 @@ from pathlib import Path
 
 import httpx
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -16,16 +14,18 @@ from tracking.management.commands.simulate import simulator_keys
 from tracking.models import Transaction
 from tracking.simulation.scenario import FLOWS
 
-from ...demo import processes
+from ...demo import processes, wiring
+from ...demo.replay_receiver import ReplayReceiver
 
 HISTORY = timedelta(days=30)
 
 
 class Command(BaseCommand):
     help = (
-        "The README's demo: migrate, seed, create the admin user, start the web server and a "
-        "Celery worker with beat, write a month of simulated history through the APIs, then "
-        "keep live traffic going until Ctrl-C or SIGTERM."
+        "The README's demo: migrate, seed, create the users, start the web server, a Celery "
+        "worker with beat and the flows' replay endpoint on 127.0.0.1, write a month of "
+        "simulated history through the APIs, then keep live traffic going until Ctrl-C or "
+        "SIGTERM."
     )
 
     def add_arguments(self, parser):
@@ -44,21 +44,28 @@ class Command(BaseCommand):
         processes.take_stop_signals()
         url = f"http://{host}:{port}"
         children = processes.Children(str(settings.BASE_DIR), os.environ)
+        sinks = []
         try:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
             self._demo_rates()
-            password = self._admin()
+            passwords = wiring.users()
+            var = Path(settings.VAR_DIR)
+            receiver = ReplayReceiver(url, {}, var / "demo-replays.log").start()
+            sinks.append(receiver)
+            receiver.flows.update(wiring.replay_ends(receiver.url_for))
             self._start(children, host, port)
             self._wait(url, children)
             self._history(url, options["per_day"])
-            self._banner(url, password, children)
+            self._banner(url, passwords, receiver, children)
             self._run(url, children, live=not options["no_live"])
         except KeyboardInterrupt:
             self.stdout.write("\nStopping the demo...")
         finally:
             processes.ignore_stop_signals()
             killed = children.stop()
+            for sink in sinks:
+                sink.stop()
             if killed:
                 self.stdout.write(f"killed after the grace period: {', '.join(killed)}")
             self.stdout.write("Demo stopped: no process of it is left running.")
@@ -129,14 +136,18 @@ class Command(BaseCommand):
         if processes.stopping.is_set():
             raise KeyboardInterrupt
 
-    def _banner(self, url, password, children) -> None:
+    def _banner(self, url, passwords, receiver, children) -> None:
+        people = "\n".join(
+            f"  sign in as {name} / {password}" for name, password in passwords.items()
+        )
         self.stdout.write(
             self.style.SUCCESS(
-                f"\nc2c-ops is up at {url}/\n"
-                f"  sign in as admin / {password}\n"
+                f"\nc2c-ops is up at {url}/\n{people}\n"
+                "  (ops is an operator: the second person a large replay needs)\n"
                 f"  overview:       {url}/\n"
-                f"  exceptions:     {url}/exceptions/\n"
+                f"  exceptions:     {url}/exceptions/  (replays go to the demo's flows)\n"
                 f"  the API:        {url}/api/docs/\n"
+                f"  replays received: {receiver.log_path} (127.0.0.1:{receiver.port})\n"
                 f"  processes: {children.describe()} (stopped with the demo)\n"
             )
         )
@@ -149,23 +160,6 @@ class Command(BaseCommand):
         if not FxRate.objects.exists():
             path = Path(settings.BASE_DIR) / "dashboards" / "demo" / "fx_rates.csv"
             import_csv(path.read_text(encoding="utf-8"))
-
-    def _admin(self) -> str:
-        """The demo admin's password: made once, kept under var/ so reruns can show it."""
-        path = Path(settings.VAR_DIR) / "demo-admin-password"
-        user = User.objects.filter(username="admin").first()
-        if user is not None and path.exists():
-            return path.read_text().strip()
-        password = secrets.token_urlsafe(12)
-        user = user or User(username="admin", email="admin@example.test")
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        user.groups.add(Group.objects.get(name="admin"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(password + "\n")
-        path.chmod(0o600)
-        return password
 
     def _wait(self, url: str, children: processes.Children) -> None:
         for _ in range(60):
