@@ -1,10 +1,16 @@
-"""What the demo configures so every feature has somewhere to go: its users, and each
-simulated flow's replay endpoint and secret."""
+"""What the demo configures so every feature has somewhere to go: its users, each simulated
+flow's replay endpoint and secret, each team's alert channels, the daily digest.
+
+The exception queue's rows (channels, digest subscriptions) belong to the app above this
+one: the demo names them (``apps.get_model``, ``call_command``) rather than importing it,
+as ``compute_metrics`` names the tasks of the apps above.
+"""
 
 import io
 import secrets
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
@@ -67,3 +73,35 @@ def replay_ends(url_for) -> dict[str, FlowEnd]:
         )
         ends[slug] = FlowEnd(secret=secret, key=key)
     return ends
+
+
+def teams() -> list[str]:
+    return sorted({team for _, _, team, _ in FLOWS.values()})
+
+
+def channels(slack_url_for) -> int:
+    """An email and a Slack channel per demo team, to this run's sinks; returns how many
+    were added (a rerun points the ones it added before at the new sinks)."""
+    channel = apps.get_model("c2c_exceptions", "Channel")
+    added = 0
+    for team in teams():
+        for kind, name, config in (
+            ("email", "demo mail sink", {"address": f"{team}@example.test"}),
+            ("slack", "demo Slack sink", {"url": slack_url_for(team)}),
+        ):
+            kept = channel.objects.filter(team=team, kind=kind, name=name)
+            if kept.exists():
+                kept.update(config=config, enabled=True, disabled_reason="")
+                continue
+            target = config.get("address") or config["url"]
+            call_command(
+                "add_channel", kind, target, "--team", team, "--name", name, stdout=io.StringIO()
+            )
+            added += 1
+    return added
+
+
+def digest(username: str) -> None:
+    """Subscribe the user to the daily digest (the overview's "Email me a daily digest")."""
+    subscription = apps.get_model("c2c_exceptions", "DigestSubscription")
+    subscription.objects.get_or_create(user=User.objects.get(username=username))

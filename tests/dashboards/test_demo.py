@@ -1,14 +1,16 @@
-"""`manage.py demo`: its flows' replay endpoint answers like a flow, and stopping the demo
-(SIGTERM like Ctrl-C) leaves no process behind."""
+"""`manage.py demo`: what it starts answers like the real thing (a flow's replay endpoint,
+a mail server, Slack), and stopping it (SIGTERM like Ctrl-C) leaves no process behind."""
 
 import json
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
 import uuid
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from dashboards.demo.processes import Children
 from dashboards.demo.replay_receiver import FlowEnd, ReplayReceiver, signature_ok
+from dashboards.demo.sinks import MailSink, SlackSink
 from exceptions import signing
 from tests.server import ROOT, free_port
 
@@ -59,6 +62,30 @@ def test_the_replay_receiver_refuses_what_a_flow_would(tmp_path):
         assert log.count(f": accepted replay {replay_id}") == 1
     finally:
         receiver.stop()
+
+
+def test_the_sinks_keep_what_they_receive_as_files(tmp_path):
+    slack = SlackSink(tmp_path / "slack").start()
+    mail = MailSink(tmp_path / "mail").start()
+    try:
+        url = slack.url_for("billing-ops")
+        answer = httpx.post(url, json={"text": "hello", "blocks": []})
+        assert (answer.status_code, answer.text) == (200, "ok")  # as Slack answers
+        assert httpx.post(url, json={"blocks": []}).text == "no_text"
+        kept = [json.loads(p.read_text()) for p in (tmp_path / "slack").iterdir()]
+        assert [m["text"] for m in kept] == ["hello"]
+
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@x.test", "b@x.test", "Alert"
+        message.set_content("money is stuck")
+        with smtplib.SMTP("127.0.0.1", mail.port, timeout=10) as smtp:
+            smtp.send_message(message)
+        (saved,) = (tmp_path / "mail").glob("*.eml")
+        text = saved.read_text()
+        assert "X-Demo-Envelope-To: b@x.test" in text and "Subject: Alert" in text
+    finally:
+        slack.stop()
+        mail.stop()
 
 
 def test_stopping_children_reaches_their_groups_and_kills_the_stubborn(tmp_path):
@@ -127,6 +154,7 @@ def test_the_demo_answers_a_replay_and_leaves_nothing_behind_on_sigterm(tmp_path
         "CELERY_BROKER_URL": "filesystem://",
         "CACHE_URL": "",
         "EXCEPTIONS_INTERVAL_SECONDS": "2",
+        "ALERTS_INTERVAL_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
     }
     out = tmp_path / "demo.out"
@@ -180,6 +208,8 @@ def test_the_demo_answers_a_replay_and_leaves_nothing_behind_on_sigterm(tmp_path
         assert [r["status"] for r in settled["replays"]] == ["succeeded"]
         log = (tmp_path / "var" / "demo-replays.log").read_text()
         assert f"{cid} invoice_generated: re-ran, reported 202" in log
+        # The case's alert went to the team's mail sink.
+        _wait_for(lambda: any(cid in p.read_text() for p in _mails(tmp_path)), 30, out)
     finally:
         demo.send_signal(signal.SIGTERM)
         try:
@@ -226,6 +256,11 @@ def _case(api: httpx.Client, cid: str) -> dict | None:
 def _settled(api: httpx.Client, cid: str) -> dict | None:
     case = _case(api, cid)
     return case if case and case["status"] == "resolved" else None
+
+
+def _mails(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "var" / "demo-mail"
+    return sorted(folder.glob("*.eml")) if folder.exists() else []
 
 
 def _wait_for(check, seconds: float, out: Path):

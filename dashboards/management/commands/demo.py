@@ -16,6 +16,7 @@ from tracking.simulation.scenario import FLOWS
 
 from ...demo import processes, wiring
 from ...demo.replay_receiver import ReplayReceiver
+from ...demo.sinks import MailSink, SlackSink
 
 HISTORY = timedelta(days=30)
 
@@ -23,9 +24,9 @@ HISTORY = timedelta(days=30)
 class Command(BaseCommand):
     help = (
         "The README's demo: migrate, seed, create the users, start the web server, a Celery "
-        "worker with beat and the flows' replay endpoint on 127.0.0.1, write a month of "
-        "simulated history through the APIs, then keep live traffic going until Ctrl-C or "
-        "SIGTERM."
+        "worker with beat, a mail sink, a Slack-shaped webhook and the flows' replay "
+        "endpoint on 127.0.0.1, write a month of simulated history through the APIs, then "
+        "keep live traffic going until Ctrl-C or SIGTERM."
     )
 
     def add_arguments(self, parser):
@@ -51,13 +52,18 @@ class Command(BaseCommand):
             self._demo_rates()
             passwords = wiring.users()
             var = Path(settings.VAR_DIR)
+            mail = MailSink(var / "demo-mail").start()
+            slack = SlackSink(var / "demo-slack").start()
             receiver = ReplayReceiver(url, {}, var / "demo-replays.log").start()
-            sinks.append(receiver)
+            sinks += [mail, slack, receiver]
             receiver.flows.update(wiring.replay_ends(receiver.url_for))
+            wiring.channels(slack.url_for)
+            wiring.digest("admin")
+            self._configure(children, url, mail.port)
             self._start(children, host, port)
             self._wait(url, children)
             self._history(url, options["per_day"])
-            self._banner(url, passwords, receiver, children)
+            self._banner(url, passwords, mail, slack, receiver, children)
             self._run(url, children, live=not options["no_live"])
         except KeyboardInterrupt:
             self.stdout.write("\nStopping the demo...")
@@ -69,6 +75,25 @@ class Command(BaseCommand):
             if killed:
                 self.stdout.write(f"killed after the grace period: {', '.join(killed)}")
             self.stdout.write("Demo stopped: no process of it is left running.")
+
+    def _configure(self, children: processes.Children, url: str, mail_port: int) -> None:
+        """Alerts and the digest go to the mail sink, with links to this server, both in
+        the children and here (``compute_metrics`` sends what is due from this process)."""
+        overrides = {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": mail_port,
+            "EMAIL_USE_TLS": False,
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "C2C_BASE_URL": url,
+            # The digest goes out at the first run of the day, not only after 07:00 UTC.
+            "DIGEST_HOUR": 0,
+        }
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+            children.env.pop(f"{name}_FILE", None)
+            children.env[name] = str(value).lower() if isinstance(value, bool) else str(value)
 
     def _start(self, children: processes.Children, host: str, port: int) -> None:
         # gunicorn, as in production; 2 workers suit the embedded SQLite (one writer at a time).
@@ -136,7 +161,7 @@ class Command(BaseCommand):
         if processes.stopping.is_set():
             raise KeyboardInterrupt
 
-    def _banner(self, url, passwords, receiver, children) -> None:
+    def _banner(self, url, passwords, mail, slack, receiver, children) -> None:
         people = "\n".join(
             f"  sign in as {name} / {password}" for name, password in passwords.items()
         )
@@ -146,7 +171,11 @@ class Command(BaseCommand):
                 "  (ops is an operator: the second person a large replay needs)\n"
                 f"  overview:       {url}/\n"
                 f"  exceptions:     {url}/exceptions/  (replays go to the demo's flows)\n"
+                f"  notifications:  {url}/exceptions/notifications/\n"
                 f"  the API:        {url}/api/docs/\n"
+                f"  mails (alerts, the daily digest): {mail.folder}/*.eml "
+                f"(SMTP on 127.0.0.1:{mail.port})\n"
+                f"  Slack messages: {slack.folder}/*.json (127.0.0.1:{slack.port})\n"
                 f"  replays received: {receiver.log_path} (127.0.0.1:{receiver.port})\n"
                 f"  processes: {children.describe()} (stopped with the demo)\n"
             )
