@@ -15,7 +15,7 @@ from ..models.risk import RiskAge
 from . import palette
 
 HEIGHT = 300
-PAD = timedelta(minutes=30)  # either side of a time axis's only moment
+PAD = timedelta(minutes=30)  # at least, either side of a time axis's only moment
 # The look go.Figure would give every figure (plotly's default template), set explicitly
 # because figures are serialised without building a go.Figure (see ``_figure``).
 TEMPLATE = pio.templates[pio.templates.default].to_plotly_json()
@@ -65,9 +65,14 @@ def _figure(traces: list[dict], title: str, y_title: str = "", **extra) -> Chart
     return Chart(title, mark_safe(text))  # noqa: S308
 
 
-def risk_over_time(series: list[dict], currency: str, link) -> Chart:
-    """Revenue at risk stacked by reason; a click opens today's list for that reason."""
+def risk_over_time(series: list[dict], currency: str, link, grain: int | None = None) -> Chart:
+    """Revenue at risk stacked by reason; a click opens today's list for that reason.
+
+    ``grain``: seconds per bar. Bars are sized to it, since plotly sizes a bar on a time
+    axis by the gaps between bars, and a lone bar (the first snapshot) had none: 1 ms wide.
+    """
     traces = []
+    width = {"width": grain * 1000 * 0.8} if grain else {}
     for group in series:
         reason = group["group"] or "other"
         colour, pattern = palette.reason_style(reason)
@@ -81,6 +86,7 @@ def risk_over_time(series: list[dict], currency: str, link) -> Chart:
             marker={"color": colour, "pattern": {"shape": pattern}},
             customdata=[link(risk=reason)] * len(points),
             hovertemplate=f"%{{x}}<br>{reason}: %{{y:,.0f}} {currency}<extra></extra>",
+            **width,
         )
     moments = [p["t"] for group in series for p in group["points"]]
     return _figure(
@@ -88,7 +94,7 @@ def risk_over_time(series: list[dict], currency: str, link) -> Chart:
         "Revenue at risk over time, by reason",
         currency,
         barmode="stack",
-        xaxis=_time_axis(moments),
+        xaxis=_time_axis(moments, grain),
     )
 
 
@@ -277,14 +283,16 @@ def funnel(stages: list[str], reached: list[int], stopped: dict[str, list[int]],
     )
 
 
-def _time_axis(moments: Iterable[str]) -> dict:
-    """A time axis; with a single moment, an hour around it: plotly would otherwise zoom
-    into that one instant and label its ticks in fractions of a millisecond."""
+def _time_axis(moments: Iterable[str], grain: int | None = None) -> dict:
+    """A time axis; with a single moment, an hour (or a bar's interval) either side of it:
+    plotly would otherwise zoom into that one instant and label its ticks in fractions of
+    a millisecond."""
     distinct = set(moments)
     if len(distinct) != 1:
         return {}
     moment = datetime.fromisoformat(distinct.pop())
-    return {"type": "date", "range": [(moment - PAD).isoformat(), (moment + PAD).isoformat()]}
+    pad = max(PAD, timedelta(seconds=grain or 0))
+    return {"type": "date", "range": [(moment - pad).isoformat(), (moment + pad).isoformat()]}
 
 
 def _add(traces: list[dict], kind: str, **trace) -> None:

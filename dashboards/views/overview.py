@@ -174,7 +174,7 @@ def _charts(scope: filterbar.Scope, found: overview_figures.Figures, now) -> dic
 
     latency_policy = found.summary["billing_latency"]["policy"]
     as_of = found.summary.get("as_of")
-    out = {"risk": charts.risk_over_time(found.risk_series, currency, link)}
+    out = {"risk": charts.risk_over_time(found.risk_series, currency, link, grain_of(scope.window))}
     _, by_age = overview_figures.by_age(scope.filters)
     out["age"] = charts.risk_by_age(by_age, currency, lambda **e: link(as_of=as_of, **e))
     if latency_policy:

@@ -197,6 +197,8 @@ def test_a_chart_of_one_moment_spans_an_hour_not_a_millisecond(viewer, ingest_cl
         step("P-1", "invoice_generated", now - timedelta(minutes=2), "failed"),
     )
     call_command("compute_metrics", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    risk = figure(browser(viewer).get("/?window=1h").content.decode(), "risk")
+    risk = figure(browser(viewer).get("/?window=24h").content.decode(), "risk")
     start, end = (datetime.fromisoformat(t) for t in risk["layout"]["xaxis"]["range"])
     assert end - start == timedelta(hours=1)
+    # and its one bar is as wide as its 5-minute interval, most of it (not 1 ms)
+    assert risk["data"][0]["width"] == 0.8 * 300 * 1000
