@@ -1,5 +1,5 @@
-"""`manage.py demo`: what it starts answers like the real thing (a flow's replay endpoint,
-a mail server, Slack), and stopping it (SIGTERM like Ctrl-C) leaves no process behind."""
+"""`manage.py demo`: what it starts answers like the real thing, its risk history follows the
+ledger's past, and stopping it (SIGTERM like Ctrl-C) leaves no process behind."""
 
 import json
 import os
@@ -10,18 +10,24 @@ import sys
 import time
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
+from dashboards.demo import history
 from dashboards.demo.processes import Children
 from dashboards.demo.replay_receiver import FlowEnd, ReplayReceiver, signature_ok
 from dashboards.demo.sinks import MailSink, SlackSink
+from dashboards.models import RiskSnapshot, RiskSnapshotTaken
 from exceptions import signing
 from tests.server import ROOT, free_port
+
+from .helpers import report, step
 
 MANAGE = [sys.executable, "manage.py"]
 
@@ -101,6 +107,50 @@ def test_stopping_children_reaches_their_groups_and_kills_the_stubborn(tmp_path)
 
     assert killed == ["stubborn"]
     assert [g for g in groups if _group_members(g)] == []
+
+
+@pytest.mark.django_db
+def test_the_risk_history_follows_each_transaction_through_its_past(ingest_client, flow):
+    now = timezone.now().replace(minute=30, second=0, microsecond=0)
+    day = timedelta(days=1)
+    usd = {"amount": "1000.00", "currency": "USD"}
+    report(
+        ingest_client,
+        # Failed 9 days ago, retried with success 5 days ago, now waiting for payment.
+        step("INV-R", "work_approved", now - 10 * day, **usd),
+        step("INV-R", "invoice_generated", now - 9 * day, status="failed"),
+        step("INV-R", "invoice_generated", now - 5 * day),
+        step("INV-R", "invoice_posted", now - 5 * day + timedelta(hours=1)),
+        # Approved 6 days ago and never invoiced: due 4 days ago (2 days), stuck since.
+        step("INV-S", "work_approved", now - 6 * day, **{**usd, "amount": "300.00"}),
+    )
+
+    written = history.rebuild(now - 12 * day, now)
+
+    assert written == 12 * 24
+    assert RiskSnapshotTaken.objects.filter(hourly=True).count() == written
+    assert _at(now - 11 * day) == {}
+    assert _at(now - 7 * day) == {"failed": Decimal("1000.00")}
+    assert _at(now - 4 * day - timedelta(hours=12)) == {"soon": Decimal("300.00")}
+    assert _at(now - 3 * day) == {"stuck": Decimal("300.00")}
+    # Failed 9 days ago, seen 7 days ago: aged "1-3 days", as the live snapshot buckets it.
+    ages = RiskSnapshot.objects.filter(taken_at=_hour(now - 7 * day), reason="failed")
+    assert list(ages.values_list("age", flat=True)) == ["1d_3d"]
+    # Hours that already have a snapshot are kept as they are.
+    assert history.rebuild(now - 12 * day, now) == 0
+
+
+def _hour(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _at(moment) -> dict:
+    rows = (
+        RiskSnapshot.objects.filter(taken_at=_hour(moment), count__gt=0)
+        .values("reason")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["reason"]: row["total"] for row in rows}
 
 
 def _group_members(pgid: int) -> list[int]:
