@@ -1,14 +1,17 @@
-"""An operator signs in, takes a case, replays it, and watches it settle (real chromium)."""
+"""An operator signs in, takes a case, replays it, watches it settle, and finds the alert
+the case raised in the notification history (real chromium)."""
 
 import pytest
 
 from c2c_ops.celery import app as celery_app
 from exceptions import intake
-from exceptions.models import ExceptionCase
+from exceptions.models import Channel, ExceptionCase
+from exceptions.tasks import send_alerts
 from tests.conftest import PASSWORD
 
 from ..browser import shot
 from ..dashboards.helpers import report
+from ..hooks import HookServer
 from ..receiver import Receiver
 from .helpers import billing, failed_case
 
@@ -32,10 +35,12 @@ def test_operator_takes_and_replays_a_case(
     flow,
     eager_celery,
 ):
-    with Receiver("browser-secret") as receiver:
+    with Receiver("browser-secret") as receiver, HookServer() as slack:
         flow.replay_url, flow.replay_secret = receiver.url, "browser-secret"
         flow.save()
+        Channel.objects.create(kind="slack", team="billing", config={"url": slack.url})
         case = failed_case(ingest_client, "SOW-BROWSER", amount="2500.00")
+        send_alerts.run()  # what the worker does every few seconds: the team hears of it
 
         page.goto(f"{live_server.url}/exceptions/")
         page.fill("input[name=username]", operator.username)
@@ -74,4 +79,12 @@ def test_operator_takes_and_replays_a_case(
         assert page.locator("#case-status").inner_text() == "Resolved"
         assert "Succeeded" in page.locator("#replays").inner_text()
         shot(page, "exceptions-case-resolved")
+
+        # The team was told when the case opened: the history says so, from the menu.
+        page.get_by_role("link", name="Notifications").click()
+        page.wait_for_url("**/exceptions/notifications/")
+        history = page.locator("#history").inner_text()
+        assert "SOW-BROWSER" in history and "sent" in history
+        assert len(slack.requests) == 1
+        shot(page, "exceptions-notifications")
     assert ExceptionCase.objects.get(pk=case.pk).resolved_by == "system"
