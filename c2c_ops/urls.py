@@ -1,12 +1,20 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tracking.api.traces import export_traces
 
 from . import health
+
+
+def favicon(request) -> HttpResponsePermanentRedirect:
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, for one). The
+    # icon's URL is looked up per request: in production it comes from the static manifest,
+    # which does not exist until collectstatic has run.
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
 
 urlpatterns = [
     path("exceptions/", include("exceptions.urls")),
@@ -20,8 +28,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api_docs.html"),
         name="api-docs",
     ),
-    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, for one).
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -76,7 +76,7 @@ def notifications_view(request):
         "channels": Channel.objects.order_by("team", "kind"),
         "kinds": AlertKind.choices,
         "outcomes": OUTCOMES,
-        "section": "exceptions",
+        "section": "notifications",
     }
     template = "exceptions/notifications.html" + ("#history" if htmx_partial(request) else "")
     return respond(request, template, context)
