@@ -56,10 +56,10 @@ def replay_ends(url_for) -> dict[str, FlowEnd]:
         call_command(
             "set_flow",
             slug,
-            "--replay-url",
-            url_for(slug),
-            "--replay-secret",
-            secret,
+            # "=" because a random secret may begin with "-", which argparse would read
+            # as the next option.
+            f"--replay-url={url_for(slug)}",
+            f"--replay-secret={secret}",
             stdout=io.StringIO(),
         )
         flow = Flow.objects.get(slug=slug)

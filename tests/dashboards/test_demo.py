@@ -19,13 +19,14 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from dashboards.demo import history
+from dashboards.demo import history, wiring
 from dashboards.demo.processes import Children
 from dashboards.demo.replay_receiver import FlowEnd, ReplayReceiver, signature_ok
 from dashboards.demo.sinks import MailSink, SlackSink
 from dashboards.models import RiskSnapshot, RiskSnapshotTaken
 from exceptions import signing
 from tests.server import ROOT, free_port
+from tracking.models import Flow
 
 from .helpers import report, step
 
@@ -107,6 +108,18 @@ def test_stopping_children_reaches_their_groups_and_kills_the_stubborn(tmp_path)
 
     assert killed == ["stubborn"]
     assert [g for g in groups if _group_members(g)] == []
+
+
+@pytest.mark.django_db
+def test_a_replay_secret_that_starts_with_a_dash_still_reaches_its_flow(monkeypatch):
+    # token_urlsafe begins with "-" one time in 64: the demo once failed to start on it.
+    monkeypatch.setattr(wiring.secrets, "token_urlsafe", lambda n: "-starts-with-a-dash")
+    ends = wiring.replay_ends(lambda slug: f"http://127.0.0.1:9/replay/{slug}")
+    assert ends
+    for slug, end in ends.items():
+        flow = Flow.objects.get(slug=slug)
+        assert end.secret == flow.replay_secret == "-starts-with-a-dash"
+        assert flow.replay_url == f"http://127.0.0.1:9/replay/{slug}"
 
 
 @pytest.mark.django_db
