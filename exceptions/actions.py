@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from audit import log as audit
 from tracking.roles import user_scopes
 
-from . import alerts, audit
+from . import alerts
 from .actors import SYSTEM, Actor
 from .inputs import Conflict, Invalid, text
 from .models import LIVE_STATUSES, CaseStatus, ExceptionCase, Note

@@ -14,6 +14,7 @@ from functools import cached_property
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from dashboards.models import BreakChange, ContractBreak
 from tracking import journeys
 from tracking.models import Flow, Transaction
@@ -93,7 +94,7 @@ class _Batch:
         for case in self.opened:
             self.entries += case_records.opening_entries(case)
         ExceptionCase.objects.bulk_update(self.resolved, case_records.RESOLVED_FIELDS)
-        case_records.AuditEntry.objects.bulk_create(self.entries)
+        AuditEntry.objects.bulk_create(self.entries)
         # In this same transaction: the alerts go out if and only if the change commits.
         alerts.on_opened(self.opened, self.now)
         alerts.on_resolved(self.resolved, self.now)

@@ -4,13 +4,14 @@ done or the break cleared."""
 
 from datetime import datetime
 
+from audit import log as audit
+from audit.models import AuditEntry
 from dashboards.fx import Rates
 from dashboards.models import ContractBreak
 from tracking.models import StatusChange, Transaction
 
-from . import audit
 from .actors import SYSTEM, rule_actor
-from .models import AuditEntry, CaseKind, CaseStatus, ExceptionCase
+from .models import CaseKind, CaseStatus, ExceptionCase
 from .progress import stage_slug
 
 # What a resolution writes, with what a bump of the same batch may have changed.

@@ -14,10 +14,11 @@ from functools import cached_property
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from dashboards.fx import Rates
 from tracking.models import Event, Flow, StatusChange, Transaction
 
-from . import alerts, audit, case_records
+from . import alerts, case_records
 from .models import (
     LIVE_STATUSES,
     PENDING_REPLAYS,
@@ -111,7 +112,7 @@ class _Batch:
             list(self.bumped.values()),
             ["occurrences", "last_seen_at", "kind", "error_code", "error_message", "event_id"],
         )
-        audit.AuditEntry.objects.bulk_create(self.entries)
+        AuditEntry.objects.bulk_create(self.entries)
         # In this same transaction: the alerts go out if and only if the change commits.
         alerts.on_opened(self.new, self.now)
         alerts.on_resolved(self.resolved_now, self.now)

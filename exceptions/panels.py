@@ -7,11 +7,12 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from dashboards.extensions import FlowCounter, Panel
 from tracking.models import Flow, Transaction
 from tracking.roles import user_scopes
 
-from .models import ACTIVE_STATUSES, AuditEntry, DigestSubscription, ExceptionCase, Replay
+from .models import ACTIVE_STATUSES, DigestSubscription, ExceptionCase, Replay
 
 
 def open_cases_by_flow() -> dict[str, int]:

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from .. import alerts, audit
+from audit import log as audit
+
+from .. import alerts
 from ..actors import Actor
 from ..models import Alert, AlertRule, Channel, MaintenanceWindow, Notification
 from ..transports import KINDS
@@ -68,7 +70,7 @@ class ChannelAdmin(AuditedAdmin):
     list_filter = ["kind", "team", "enabled"]
     actions = ["send_test", "enable"]
 
-    def snapshot(self, obj) -> dict:
+    def audit_snapshot(self, obj) -> dict:
         values = model_to_dict(obj, exclude=["config"])
         values["target"] = obj.target  # an address or a host: the secret parts stay out
         return values
@@ -88,13 +90,11 @@ class ChannelAdmin(AuditedAdmin):
     @admin.action(description="Enable again (after fixing what disabled it)")
     def enable(self, request, queryset):
         for channel in queryset:
-            before = self.snapshot(channel)
+            before = self.audit_snapshot(channel)
             channel.enabled, channel.disabled_reason = True, ""
             channel.save(update_fields=["enabled", "disabled_reason"])
-            audit.record(
-                Actor.of(request.user), "rule_change", channel, before=before,
-                after=self.snapshot(channel),
-            )  # fmt: skip
+            was, now = audit.changed(before, self.audit_snapshot(channel))
+            audit.record(Actor.of(request.user), "change", channel, before=was, after=now)
 
 
 @admin.register(AlertRule)

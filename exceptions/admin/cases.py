@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from c2c_ops.admin_csv import CsvExportMixin
 
-from ..models import AuditEntry, ExceptionCase, OwnershipRule, Replay, TeamMember
+from ..models import ExceptionCase, OwnershipRule, Replay, TeamMember
 from .base import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -63,10 +63,3 @@ class ReplayAdmin(CsvExportMixin, ReadOnlyAdmin):
         "requested_at", "decided_by_name", "decided_at", "attempts", "dispatched_at",
         "sent_at", "response_status", "last_error", "finished_at", "result_event_id",
     )  # fmt: skip
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_name", "action", "object_type", "object_id", "correlation_id"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["correlation_id", "actor_name"]

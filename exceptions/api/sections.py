@@ -1,6 +1,8 @@
 """The exception queue's part of a transaction's detail (``GET /api/v1/transactions/<id>``)."""
 
-from ..models import AuditEntry, ExceptionCase, Replay
+from audit.models import AuditEntry
+
+from ..models import ExceptionCase, Replay
 from .serializers import AuditEntrySerializer, CaseSerializer, ReplaySerializer
 
 

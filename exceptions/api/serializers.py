@@ -2,7 +2,9 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import AuditEntry, ExceptionCase, Note, Replay
+from audit.models import AuditEntry
+
+from ..models import ExceptionCase, Note, Replay
 
 
 class ReplaySerializer(serializers.ModelSerializer):

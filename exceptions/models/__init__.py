@@ -10,7 +10,6 @@ from .alerts import (
     RuleKind,
     RuleState,
 )
-from .audit import AuditEntry
 from .cases import ACTIVE_STATUSES, LIVE_STATUSES, CaseKind, CaseStatus, ExceptionCase, Note
 from .replays import PENDING_REPLAYS, Replay, ReplayStatus
 from .routing import OwnershipRule, TeamMember
@@ -22,7 +21,6 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AlertRule",
-    "AuditEntry",
     "CaseKind",
     "CaseStatus",
     "Channel",

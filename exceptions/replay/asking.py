@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from .. import audit
+from audit import log as audit
+
 from ..actors import Actor, NotAllowed
 from ..inputs import Conflict, Invalid, text
 from ..models import LIVE_STATUSES, PENDING_REPLAYS, ExceptionCase, Replay, ReplayStatus

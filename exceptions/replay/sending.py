@@ -13,10 +13,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit import log as audit
 from tracking import journeys
 from tracking.models import Flow
 
-from .. import audit, signing
+from .. import signing
 from ..actors import SYSTEM
 from ..models import Replay, ReplayStatus
 from ..progress import stage_done

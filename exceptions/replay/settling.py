@@ -4,11 +4,12 @@ or it failed again after the replay was sent."""
 
 from datetime import datetime
 
+from audit import log as audit
+from audit.models import AuditEntry
 from tracking.models import Event, StatusChange, Transaction
 
-from .. import audit
 from ..actors import SYSTEM
-from ..models import AuditEntry, Replay, ReplayStatus
+from ..models import Replay, ReplayStatus
 from ..progress import stage_done
 
 

@@ -11,13 +11,15 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from audit import log as audit
+from audit.models import AuditEntry
 from c2c_ops.access import htmx_partial, needs, respond
 from tracking.roles import user_scopes
 
-from .. import actions, audit, bulk_actions, replay
+from .. import actions, bulk_actions, replay
 from ..actors import Actor, NotAllowed
 from ..inputs import Conflict, Invalid
-from ..models import AuditEntry, ExceptionCase, Replay
+from ..models import ExceptionCase, Replay
 from .queue import SNOOZES, choices, counters
 
 ACTIONS = ("assign", "acknowledge", "snooze", "resolve", "ignore", "reopen", "note", "replay")

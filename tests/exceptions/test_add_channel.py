@@ -4,7 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from exceptions.models import AuditEntry, Channel
+from audit.models import AuditEntry
+from exceptions.models import Channel
 
 pytestmark = pytest.mark.django_db
 

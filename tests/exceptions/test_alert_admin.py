@@ -4,8 +4,9 @@ the audit log, a test message on demand; only admins get in."""
 import pytest
 from django.test import Client
 
+from audit.models import AuditEntry
 from c2c_ops.celery import app as celery_app
-from exceptions.models import Alert, AuditEntry, Channel
+from exceptions.models import Alert, Channel
 
 from ..hooks import HookServer
 

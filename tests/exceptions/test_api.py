@@ -2,7 +2,8 @@
 
 import pytest
 
-from exceptions.models import AuditEntry, CaseStatus, Replay
+from audit.models import AuditEntry
+from exceptions.models import CaseStatus, Replay
 from tests.conftest import key_client, make_key, session_client
 
 from ..receiver import Receiver

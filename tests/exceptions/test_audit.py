@@ -6,9 +6,9 @@ import io
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from audit.models import AuditEntry
 from exceptions import actions
 from exceptions.actors import Actor
-from exceptions.models import AuditEntry
 from tests.conftest import session_client
 
 from .helpers import failed_case

@@ -6,9 +6,10 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from exceptions import actions, replay
 from exceptions.actors import Actor
-from exceptions.models import AuditEntry, ReplayStatus
+from exceptions.models import ReplayStatus
 
 from ..receiver import Receiver
 from .helpers import failed_case

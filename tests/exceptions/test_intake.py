@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from exceptions import intake
-from exceptions.models import AuditEntry, CaseKind, CaseStatus, ExceptionCase
+from exceptions.models import CaseKind, CaseStatus, ExceptionCase
 from tracking import sweep
 from tracking.models import StatusChange
 

@@ -7,10 +7,11 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from audit.models import AuditEntry
 from exceptions import intake, replay
 from exceptions.actors import Actor, NotAllowed
 from exceptions.inputs import Conflict
-from exceptions.models import AuditEntry, Replay, ReplayStatus
+from exceptions.models import Replay, ReplayStatus
 from exceptions.tasks import send_replay
 
 from ..dashboards.helpers import report

@@ -9,9 +9,10 @@ show that recovery does not wait for it.
 
 import pytest
 
+from audit.models import AuditEntry
 from exceptions import replay
 from exceptions.actors import Actor
-from exceptions.models import AuditEntry, Replay, ReplayStatus
+from exceptions.models import Replay, ReplayStatus
 from tests.worker import TableLock, backend_gone, wait_for
 
 from ..receiver import Receiver

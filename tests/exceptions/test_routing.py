@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from exceptions.models import AuditEntry, OwnershipRule
+from audit.models import AuditEntry
+from exceptions.models import OwnershipRule
 from tracking.models import Journey
 
 from .helpers import failed_case
@@ -79,7 +80,7 @@ def test_rule_edits_in_the_admin_are_audited(admin_user):
     )
     assert response.status_code == 302, response.content
     rule = OwnershipRule.objects.get()
-    entry = AuditEntry.objects.get(action="rule_create")
+    entry = AuditEntry.objects.get(action="create")
     assert (entry.actor_name, entry.object_type, entry.object_id) == (
         "ada-admin",
         "rule",

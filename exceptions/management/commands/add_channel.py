@@ -3,7 +3,7 @@ import getpass
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from exceptions import audit
+from audit import log as audit
 from exceptions.actors import Actor
 from exceptions.models import Channel
 from exceptions.transports import KINDS
