@@ -43,6 +43,8 @@ class FlowAPIKey(AbstractAPIKey):
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="api_keys")
     scopes = models.JSONField(default=list, help_text="Any of: ingest, read, operate.")
+    # Written at most about once a minute per key (tracking.keys.touch): ingest is hot.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "flow API key"
