@@ -261,6 +261,8 @@ INGEST_MAX_EVENTS = 1000
 # its part commits (see tracking.ingest.spans.ingest).
 SPAN_WRITE_TRACES = env_int("SPAN_WRITE_TRACES", 500, minimum=1)
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 5, minimum=1)
+# A rotated key keeps working this long beside its successor, for clients to switch over.
+API_KEY_ROTATION_OVERLAP_HOURS = env_int("API_KEY_ROTATION_OVERLAP_HOURS", 24, minimum=0)
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "USD").upper()
 # Reconciliation: how long systems may hold different versions of a contract before that is
 # a break, and by how much two stages' amounts may differ (in the transaction's currency).
