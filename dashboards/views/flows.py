@@ -12,6 +12,7 @@ from django.utils import timezone
 from c2c_ops import csvstream
 from c2c_ops.access import htmx_partial, needs, respond
 from tracking.models import Event, Flow
+from tracking.roles import user_scopes
 
 from .. import extensions, filterbar
 from ..facts import latency_measures
@@ -183,6 +184,12 @@ def flow_view(request, slug: str):
         "bar": filterbar.choices(),
         "bar_target": "#page-body",
         "section": "flows",
+        # Keys are configuration: only admins see that they exist.
+        "live_keys": (
+            flow.api_keys.filter(revoked=False).count()
+            if "configure" in user_scopes(request.user)
+            else None
+        ),
     }
     template = "dashboards/flow.html" + ("#page-body" if htmx_partial(request) else "")
     return respond(request, template, context)
