@@ -69,6 +69,25 @@ def _checked(scopes, expiry: datetime | None, now: datetime) -> list[str]:
     return chosen
 
 
+def expiry_from(text: str, now: datetime | None = None) -> datetime:
+    """An expiry as a command line gives it: whole days from now (``90``), or an ISO 8601
+    moment (``2027-03-31T18:00``; in the server's time zone when it names no offset)."""
+    now = now or timezone.now()
+    text = text.strip()
+    if text.isdigit():
+        if int(text) < 1:
+            raise KeyRefused("Give at least 1 day, or an ISO 8601 moment.")
+        return now + timedelta(days=int(text))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise KeyRefused(f"{text!r} is neither a number of days nor an ISO 8601 moment.") from exc
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    _future(moment, now)
+    return moment
+
+
 def _future(expiry: datetime | None, now: datetime) -> None:
     if expiry is not None and expiry <= now:
         raise KeyRefused("The expiry must be in the future.")

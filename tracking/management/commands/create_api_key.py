@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import ValidationError
 from django.db import transaction
 
+from tracking.key_lifecycle import KeyRefused, expiry_from
 from tracking.models import Flow, FlowAPIKey
 from tracking.models.flows import SCOPES, slug_validator
 
@@ -18,6 +19,9 @@ class Command(BaseCommand):
             "--scopes", default="ingest", help=f"comma-separated, of: {', '.join(SCOPES)}"
         )
         parser.add_argument("--name", default="", help="a label to recognise the key by")
+        parser.add_argument(
+            "--expires", default="", help="days from now (90) or an ISO 8601 moment; none: never"
+        )
 
     def handle(self, *args, **options):
         slug = options["flow"].strip()
@@ -32,10 +36,17 @@ class Command(BaseCommand):
                 f"unknown scope(s) {', '.join(unknown) or '(none given)'}; "
                 f"choose from {', '.join(SCOPES)}"
             )
+        try:
+            expiry = expiry_from(options["expires"]) if options["expires"] else None
+        except KeyRefused as exc:
+            raise CommandError(f"--expires: {exc}") from exc
         with transaction.atomic():
             flow, created = Flow.objects.get_or_create(slug=slug, defaults={"name": slug})
             _, key = FlowAPIKey.objects.create_key(
-                flow=flow, scopes=scopes, name=options["name"] or f"{slug} ({','.join(scopes)})"
+                flow=flow,
+                scopes=scopes,
+                name=options["name"] or f"{slug} ({','.join(scopes)})",
+                expiry_date=expiry,
             )
         if created:
             self.stderr.write(f"Created flow {slug}.")
