@@ -1,12 +1,13 @@
 from django.urls import path
 
-from .views import act, digest, notifications, queue
+from .views import act, audit_log, digest, notifications, queue
 
 app_name = "exceptions"
 urlpatterns = [
     path("", queue.queue_view, name="queue"),
     path("bulk", act.bulk_view, name="bulk"),
-    path("audit.csv", act.audit_csv, name="audit-csv"),
+    path("audit/", audit_log.audit_view, name="audit"),
+    path("audit.csv", audit_log.audit_csv, name="audit-csv"),
     path("notifications/", notifications.notifications_view, name="notifications"),
     path("digest", digest.digest_view, name="digest"),
     path("<int:pk>/", act.case_view, name="case"),

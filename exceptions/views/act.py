@@ -5,13 +5,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from audit import log as audit
 from audit.models import AuditEntry
 from c2c_ops.access import htmx_partial, needs, respond
 from tracking.roles import user_scopes
@@ -212,17 +211,3 @@ def case_view(request, pk: int):
         **choices(),
     }
     return render(request, "exceptions/case.html", context)
-
-
-@require_GET
-@needs("read")
-def audit_csv(request):
-    entries = AuditEntry.objects.all()
-    if request.GET.get("case", "").isdigit():
-        entries = entries.filter(case_id=int(request.GET["case"]))
-    if request.GET.get("correlation_id"):
-        entries = entries.filter(correlation_id=request.GET["correlation_id"])
-    response = StreamingHttpResponse(audit.csv_rows(entries), content_type="text/csv")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="c2c-audit-{stamp}.csv"'
-    return response
