@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from audit import log as audit
 from c2c_ops.access import needs
 
 from ..models import SavedView
@@ -37,7 +38,10 @@ def save_view(request):
         return HttpResponseRedirect(url)
     try:
         with transaction.atomic():  # a clash rolls back this insert only
-            SavedView.objects.create(user=request.user, name=name, path=path, query=urlencode(kept))
+            view = SavedView.objects.create(
+                user=request.user, name=name, path=path, query=urlencode(kept)
+            )
+            audit.record(audit.person(request.user), "create", view, after=_state(view))
     except IntegrityError:
         messages.error(request, f"You already have a view named {name!r}: pick another name.")
     else:
@@ -50,11 +54,17 @@ def save_view(request):
 def delete_view(request, pk: int):
     # Only one's own: someone else's view is "not found", not "forbidden".
     view = get_object_or_404(SavedView, pk=pk, user=request.user)
-    view.delete()
+    with transaction.atomic():
+        audit.record(audit.person(request.user), "delete", view, before=_state(view))
+        view.delete()
     messages.success(request, f"Deleted the view {view.name!r}.")
     back = request.POST.get("back", "")
     local = url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
     return HttpResponseRedirect(back if local and back.startswith("/") else "/")
+
+
+def _state(view: SavedView) -> dict:
+    return {"name": view.name, "path": view.path, "query": view.query}
 
 
 def _pairs(query: str) -> list[tuple[str, str]]:
