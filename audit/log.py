@@ -6,16 +6,15 @@ Secrets are never written: a secret field reads "set" or "changed", not its valu
 """
 
 import getpass
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.utils import timezone
-
-from c2c_ops import csvstream
 
 from .models import AuditEntry
 
@@ -56,8 +55,12 @@ def command() -> Who:
 
 
 def type_of(obj: object) -> str:
+    """What the log calls ``obj``'s kind: ``audit_type`` if it says, else its class name in
+    snake case (SlaPolicy -> sla_policy)."""
     name = type(obj).__name__
-    return TYPES.get(name, getattr(obj, "audit_type", None) or name.lower())
+    if name in TYPES:
+        return TYPES[name]
+    return getattr(obj, "audit_type", None) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def entry(
@@ -82,13 +85,20 @@ def entry(
         actor_name=who.name[:150],
         action=action,
         object_type=object_type or type_of(obj),
-        object_id=str(object_id or getattr(obj, "pk", "") or "")[:64],
+        object_id=str(object_id or _id_of(obj))[:64],
         case_id=case_id,
         correlation_id=getattr(obj, "correlation_id", "") or "",
         before=plain(before or {}),
         after=plain(after or {}),
         reason=reason,
     )
+
+
+def _id_of(obj: object) -> str:
+    # A model may name itself by another field than its key (an API key by its prefix: its
+    # primary key holds the hash).
+    field = getattr(obj, "audit_id_field", None)
+    return str(getattr(obj, field if field else "pk", "") or "")
 
 
 def record(who, action: str, obj: object = None, **kwargs) -> AuditEntry:
@@ -98,11 +108,19 @@ def record(who, action: str, obj: object = None, **kwargs) -> AuditEntry:
 
 
 def snapshot(obj: Model, exclude: Iterable[str] = ()) -> dict:
-    """An object's fields as the log keeps them (many-to-many as lists of ids)."""
-    values = model_to_dict(obj, exclude=list(exclude))
-    return {k: sorted(v.pk if isinstance(v, Model) else v for v in values[k])
-            if isinstance(values[k], list | tuple | QuerySet) else values[k]
-            for k in values}  # fmt: skip
+    """An object's editable fields as the log keeps them: a related object by its name (an
+    auditor reads "invoice", not 3), many-to-many as a sorted list of names."""
+    # Without the primary key: it is the entry's object id already.
+    values = model_to_dict(obj, exclude=[*exclude, obj._meta.pk.name])
+    for field in obj._meta.get_fields():
+        if field.name not in values:
+            continue
+        if field.many_to_one or field.one_to_one:
+            related = getattr(obj, field.name, None)
+            values[field.name] = str(related) if related is not None else None
+        elif field.many_to_many:
+            values[field.name] = sorted(str(item) for item in values[field.name])
+    return values
 
 
 def changed(before: dict, after: dict, secrets: Iterable[str] = ()) -> tuple[dict, dict]:
@@ -130,13 +148,7 @@ def plain(values: dict) -> dict:
     return orjson.loads(orjson.dumps(values, default=str))
 
 
-def csv_rows(entries: QuerySet[AuditEntry]) -> Iterator[str]:
-    """CSV lines for ``entries``, read in chunks so a long history never sits in memory."""
-    items = entries.order_by("at", "id").iterator(chunk_size=2000)
-    return csvstream.lines(CSV_COLUMNS, (_row(item) for item in items))
-
-
-def _row(item: AuditEntry) -> Iterable[object]:
+def csv_row(item: AuditEntry) -> Iterable[object]:
     return [
         item.at,
         item.actor_name,

@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import transaction
 
+from audit import log as audit
+
 CENT = Decimal("0.01")
 
 
@@ -64,16 +66,46 @@ class Rates:
 class ImportResult:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
 
 
 class BadRates(ValueError):
     pass
 
 
-def import_csv(text: str) -> ImportResult:
-    """Load ``date,currency,rate`` rows (with that header); all or nothing."""
+def import_csv(text: str, who: audit.Who, source: str = "") -> ImportResult:
+    """Load ``date,currency,rate`` rows (with that header); all or nothing. The import is one
+    audit entry with its counts (``source``: the file it came from), in the same transaction."""
     from .models import FxRate
 
+    parsed = _parse(text)
+    result = ImportResult()
+    with transaction.atomic():
+        for (currency, day), rate in parsed.items():
+            current = FxRate.objects.filter(currency=currency, date=day).first()
+            if current is None:
+                FxRate.objects.create(currency=currency, date=day, rate=rate)
+                result.created += 1
+            elif current.rate != rate:
+                current.rate = rate
+                current.save(update_fields=["rate"])
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        days = sorted(day for _, day in parsed)
+        audit.record(
+            who, "import", None, object_type="fx_rates", object_id=source[-64:],
+            after={
+                "added": result.created, "updated": result.updated,
+                "unchanged": result.unchanged,
+                "currencies": sorted({currency for currency, _ in parsed}),
+                "from": days[0] if days else None, "to": days[-1] if days else None,
+            },
+        )  # fmt: skip
+    return result
+
+
+def _parse(text: str) -> dict[tuple[str, date], Decimal]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or {"date", "currency", "rate"} - set(reader.fieldnames):
         raise BadRates("the CSV needs a header with the columns date, currency, rate")
@@ -93,14 +125,4 @@ def import_csv(text: str) -> ImportResult:
         if not rate.is_finite() or rate <= 0:
             raise BadRates(f"line {line}: rate must be a positive number")
         parsed[(currency, day)] = rate
-    result = ImportResult()
-    with transaction.atomic():
-        for (currency, day), rate in parsed.items():
-            _, created = FxRate.objects.update_or_create(
-                currency=currency, date=day, defaults={"rate": rate}
-            )
-            if created:
-                result.created += 1
-            else:
-                result.updated += 1
-    return result
+    return parsed

@@ -1,25 +1,66 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from audit import log as audit
+from audit.admin import AuditedAdmin
 from c2c_ops.admin_csv import CsvExportMixin
 
-from . import reprocess
+from . import (
+    reprocess,
+    user_admin,  # noqa: F401  (registers the audited admin of people and roles)
+)
 from .models import DeadLetter, Flow, FlowAPIKey, Journey, Stage, Transaction
 
 
+class FlowForm(forms.ModelForm):
+    # Write-only: the secret is never sent back to a browser. Blank keeps the current one.
+    new_replay_secret = forms.CharField(
+        label="New replay secret",
+        required=False,
+        strip=True,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Signs replay requests (HMAC). Leave blank to keep the current secret.",
+    )
+    clear_replay_secret = forms.BooleanField(
+        label="Remove the replay secret", required=False, help_text="Replays go unsigned."
+    )
+
+    class Meta:
+        model = Flow
+        fields = ["slug", "name", "source_system", "target_system", "owner_team", "replay_url"]
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("new_replay_secret"):
+            self.instance.replay_secret = self.cleaned_data["new_replay_secret"]
+        elif self.cleaned_data.get("clear_replay_secret"):
+            self.instance.replay_secret = ""
+        return super().save(commit)
+
+
 @admin.register(Flow)
-class FlowAdmin(admin.ModelAdmin):
+class FlowAdmin(AuditedAdmin):
+    form = FlowForm
     list_display = ["slug", "name", "source_system", "target_system", "owner_team"]
     search_fields = ["slug", "name", "owner_team"]
-    exclude = ["replay_secret"]  # set with `manage.py set_flow --replay-secret`; never shown
+    audit_secrets = ("replay_secret",)
+
+    def audit_snapshot(self, obj) -> dict:
+        # The form leaves the secret out; the log still says when it was set or changed.
+        return {**super().audit_snapshot(obj), "replay_secret": obj.replay_secret}
 
 
 @admin.register(FlowAPIKey)
-class FlowAPIKeyAdmin(APIKeyModelAdmin):
+class FlowAPIKeyAdmin(AuditedAdmin, APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "flow", "scopes"]
     list_filter = ["flow", "revoked"]
+
+    def audit_snapshot(self, obj) -> dict:
+        # The prefix names the key; the hash (in its primary key) is never written.
+        return {"prefix": obj.prefix, **super().audit_snapshot(obj)}
 
 
 class StageInline(admin.TabularInline):
@@ -29,9 +70,19 @@ class StageInline(admin.TabularInline):
 
 
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(AuditedAdmin):
     list_display = ["slug", "name"]
     inlines = [StageInline]
+
+    def audit_snapshot(self, obj) -> dict:
+        # Stages are edited on the journey's page: one entry says what the journey became.
+        stages = obj.stages.order_by("position").values_list(
+            "position", "slug", "expected_duration"
+        )
+        return {
+            **super().audit_snapshot(obj),
+            "stages": [f"{p}. {slug}" + (f" ({d})" if d else "") for p, slug, d in stages],
+        }
 
 
 @admin.register(Transaction)
@@ -59,7 +110,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(CsvExportMixin, admin.ModelAdmin):
+class DeadLetterAdmin(CsvExportMixin, AuditedAdmin):
     list_display = [
         "event_id",
         "correlation_id",
@@ -85,5 +136,7 @@ class DeadLetterAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.action(description="Re-process the selected letters")
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        report = reprocess.reprocess(queryset.filter(resolved_at__isnull=True))
+        report = reprocess.reprocess(
+            queryset.filter(resolved_at__isnull=True), who=audit.person(request.user)
+        )
         self.message_user(request, report.summary(), messages.INFO)

@@ -1,9 +1,11 @@
 """Second chance for dead letters, once the journey or stage they named exists."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.db.models import F, QuerySet
 from django.utils import timezone
+
+from audit import log as audit
 
 from . import journeys, ledger
 from .models import DeadLetter
@@ -23,15 +25,27 @@ class ReprocessReport:
         )
 
 
-def reprocess(letters: QuerySet, batch_size: int = 500) -> ReprocessReport:
+def reprocess(
+    letters: QuerySet, batch_size: int = 500, who: audit.Who | None = None
+) -> ReprocessReport:
+    """Give waiting ``letters`` to the ledger again; ``who`` asked for it (the audit log gets
+    one entry with the counts, written even when a batch fails part way)."""
     journeys.invalidate()  # the point is usually a journey just added
     report = ReprocessReport()
     pending = list(
         letters.filter(resolved_at__isnull=True).order_by("id").values_list("id", flat=True)
     )
-    for start in range(0, len(pending), batch_size):
-        ids = pending[start : start + batch_size]
-        ledger.run_atomic(lambda ids=ids: _reprocess_batch(ids, report))
+    try:
+        for start in range(0, len(pending), batch_size):
+            ids = pending[start : start + batch_size]
+            ledger.run_atomic(lambda ids=ids: _reprocess_batch(ids, report))
+    finally:
+        if who is not None and pending:
+            audit.record(
+                who, "reprocess", None, object_type="dead_letters",
+                after={"letters": len(pending), "ids": f"{pending[0]}..{pending[-1]}",
+                       **asdict(report)},
+            )  # fmt: skip
     return report
 
 

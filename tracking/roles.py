@@ -23,3 +23,22 @@ def user_scopes(user) -> frozenset[str]:
         cached = frozenset().union(*(ROLE_SCOPES[n] for n in names))
         user._c2c_scopes = cached
     return cached
+
+
+def role_of(user) -> str:
+    """The user's role as the pages name it: the highest one held, or "" for none."""
+    if getattr(user, "is_superuser", False):
+        return "admin"
+    held = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    return next((role for role in reversed(ROLES) if role in held), "")
+
+
+def user_state(user) -> dict:
+    """What the audit log keeps of a person's account: role and access, never the password."""
+    return {
+        "role": role_of(user),
+        "email": user.email,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+    }

@@ -27,6 +27,8 @@ def validate_working_days(value: str) -> None:
 class BusinessCalendar(models.Model):
     """Working days and holidays of one region (blank region: the default calendar)."""
 
+    audit_type = "calendar"
+
     region = models.CharField(
         max_length=100, blank=True, unique=True, help_text="Blank: used for other regions."
     )

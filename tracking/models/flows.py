@@ -39,6 +39,10 @@ class FlowAPIKeyManager(BaseAPIKeyManager):
 class FlowAPIKey(AbstractAPIKey):
     """A machine client's key. Stored hashed by djangorestframework-api-key; one flow each."""
 
+    # The audit log names a key by its prefix: the primary key holds the hash.
+    audit_type = "api_key"
+    audit_id_field = "prefix"
+
     objects = FlowAPIKeyManager()
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="api_keys")

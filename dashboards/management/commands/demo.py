@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit import log as audit
 from tracking.management.commands.simulate import simulator_keys
 from tracking.models import Transaction
 from tracking.simulation.scenario import FLOWS
@@ -203,7 +204,7 @@ class Command(BaseCommand):
 
         if not FxRate.objects.exists():
             path = Path(settings.BASE_DIR) / "dashboards" / "demo" / "fx_rates.csv"
-            import_csv(path.read_text(encoding="utf-8"))
+            import_csv(path.read_text(encoding="utf-8"), audit.command(), source=path.name)
 
     def _wait(self, url: str, children: processes.Children) -> None:
         for _ in range(60):

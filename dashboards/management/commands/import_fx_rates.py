@@ -3,6 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit import log as audit
+
 from ...fx import BadRates, import_csv
 
 
@@ -22,8 +24,11 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
         try:
-            result = import_csv(text)
+            result = import_csv(text, audit.command(), source=path)
         except BadRates as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"FX rates: {result.created} added, {result.updated} updated")
+        self.stdout.write(
+            f"FX rates: {result.created} added, {result.updated} updated, "
+            f"{result.unchanged} unchanged"
+        )
         self.stdout.write("Run `manage.py rebuild_rollups` for past figures to use them.")

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import ValidationError
 from django.db import transaction
 
+from audit import log as audit
 from tracking.key_lifecycle import KeyRefused, expiry_from
 from tracking.models import Flow, FlowAPIKey
 from tracking.models.flows import SCOPES, slug_validator
@@ -42,12 +43,20 @@ class Command(BaseCommand):
             raise CommandError(f"--expires: {exc}") from exc
         with transaction.atomic():
             flow, created = Flow.objects.get_or_create(slug=slug, defaults={"name": slug})
-            _, key = FlowAPIKey.objects.create_key(
+            api_key, key = FlowAPIKey.objects.create_key(
                 flow=flow,
                 scopes=scopes,
                 name=options["name"] or f"{slug} ({','.join(scopes)})",
                 expiry_date=expiry,
             )
+            who = audit.command()
+            if created:
+                audit.record(who, "create", flow, after=audit.snapshot(flow))
+            # The key itself never reaches the log: its prefix names it.
+            audit.record(
+                who, "create", api_key,
+                after={"prefix": api_key.prefix, **audit.snapshot(api_key)},
+            )  # fmt: skip
         if created:
             self.stderr.write(f"Created flow {slug}.")
         self.stderr.write(f"Key for flow {slug} with scopes {','.join(scopes)}:")

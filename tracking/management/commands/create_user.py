@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tracking.roles import ROLES
+from audit import log as audit
+from tracking.roles import ROLES, user_state
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             raise CommandError("username is required")
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=username)
+            before = {} if created else {**user_state(user), "password": user.password}
             try:
                 password_validation.validate_password(options["password"], user)
             except ValidationError as exc:
@@ -35,5 +37,14 @@ class Command(BaseCommand):
             user.save()
             user.groups.remove(*Group.objects.filter(name__in=ROLES))
             user.groups.add(Group.objects.get(name=role))
+            # The password's hash stands in for it, so the log can say "changed", never what.
+            after = {**user_state(user), "password": user.password}
+            if created:
+                audit.record(
+                    audit.command(), "create", user, after=audit.hidden(after, ["password"])
+                )
+            else:
+                was, now = audit.changed(before, after, ["password"])
+                audit.record(audit.command(), "change", user, before=was, after=now)
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} user {username} with role {role}")

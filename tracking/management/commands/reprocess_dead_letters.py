@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from audit import log as audit
 from tracking.models import DeadLetter
 from tracking.reprocess import reprocess
 
@@ -16,5 +17,5 @@ class Command(BaseCommand):
             letters = letters.filter(flow__slug=options["flow"])
         total = letters.count()
         self.stdout.write(f"Re-processing {total} waiting letter(s)...")
-        report = reprocess(letters)
+        report = reprocess(letters, who=audit.command())
         self.stdout.write(report.summary())

@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from audit import log as audit
 from tracking.models import Flow
 
 
@@ -22,6 +24,7 @@ class Command(BaseCommand):
         created = flow is None
         if created:
             flow = Flow(slug=slug, name=slug)
+        before = {} if created else _state(flow)
         changed = []
         for option in (
             "name",
@@ -40,7 +43,23 @@ class Command(BaseCommand):
         except ValidationError as exc:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             raise CommandError(problems) from exc
-        flow.save()
+        with transaction.atomic():
+            flow.save()
+            _audit(flow, created, before)
         shown = ", ".join(c if c != "replay_secret" else "replay_secret (hidden)" for c in changed)
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} flow {slug}" + (f": {shown}" if shown else ""))
+
+
+def _state(flow: Flow) -> dict:
+    return {**audit.snapshot(flow), "replay_secret": flow.replay_secret}
+
+
+def _audit(flow: Flow, created: bool, before: dict) -> None:
+    if created:
+        after = audit.hidden(_state(flow), ["replay_secret"])
+        audit.record(audit.command(), "create", flow, after=after)
+        return
+    was, now = audit.changed(before, _state(flow), ["replay_secret"])
+    if was or now:  # setting a field to the value it had changes nothing
+        audit.record(audit.command(), "change", flow, before=was, after=now)
