@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_decimal, env_duration, env_int, env_list, env_str
+from .sso.config import parse_role_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("C2C_VAR_DIR", str(BASE_DIR / "var")))
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "tracking",
     "dashboards",
     "exceptions",
+    "c2c_ops.sso",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +177,38 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# --- Sign-in (OpenID Connect) ---------------------------------------------------------------
+# SSO is on when OIDC_ISSUER is set; its endpoints and keys come from the issuer's discovery
+# document, fetched at the first sign-in (c2c_ops/sso/discovery.py). docs/configuration.md
+# says how to connect Entra ID, Okta and Keycloak.
+OIDC_ISSUER = env_str("OIDC_ISSUER").strip().rstrip("/")
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_RP_SCOPES = " ".join(env_list("OIDC_SCOPES", "openid,email,profile"))
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM", "groups").strip() or "groups"
+OIDC_ROLE_MAP = parse_role_map(env_str("OIDC_ROLE_MAP"))
+# Whom a person without a mapped group is told to ask, on the page that refuses them.
+OIDC_ACCESS_CONTACT = env_str("OIDC_ACCESS_CONTACT", "your c2c-ops administrator")
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_USE_NONCE = True
+OIDC_FETCH_USERINFO = env_bool("OIDC_FETCH_USERINFO", True)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+# The ID token is kept in the session for the provider's sign-out (id_token_hint).
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "c2c_ops.sso.views.provider_logout_url"
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
+if OIDC_ISSUER:
+    if not OIDC_ISSUER.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ImproperlyConfigured(f"OIDC_ISSUER must be an https:// URL, not {OIDC_ISSUER!r}")
+    if not OIDC_RP_CLIENT_ID:
+        raise ImproperlyConfigured("OIDC_CLIENT_ID must be set when OIDC_ISSUER is")
+    if not OIDC_ROLE_MAP:
+        raise ImproperlyConfigured(
+            "OIDC_ROLE_MAP must map at least one group to a role (e.g. c2c-admins=admin)"
+        )
+elif not PASSWORD_LOGIN:
+    raise ImproperlyConfigured("PASSWORD_LOGIN=false needs OIDC_ISSUER: nobody could sign in")
 
 # --- I18N and time --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

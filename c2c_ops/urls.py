@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from tracking.api.traces import export_traces
 
 from . import health
+from .sso import views as sso
 
 
 def favicon(request) -> HttpResponsePermanentRedirect:
@@ -31,7 +32,14 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Ahead of Django's own: the sign-in page offers SSO and obeys PASSWORD_LOGIN, and
+    # sign-out also ends the provider's session.
+    path("accounts/login/", sso.SignInView.as_view(), name="login"),
+    path("accounts/logout/", sso.SignOutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("oidc/authenticate/", sso.SsoStart.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", sso.callback, name="oidc_authentication_callback"),
+    path("admin/login/", sso.admin_login),
     path("admin/", admin.site.urls),
     path("", include("dashboards.urls")),
 ]
