@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "csp",
     "audit",
     "tracking",
     "dashboards",
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -246,6 +248,39 @@ if env_bool("C2C_PRODUCTION", False):
     SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Browser security: CSP and headers (docs/configuration.md, "Browser security") -------
+# Every script and stylesheet is a file of our own: no inline script, handler or style.
+# Two exact exceptions, both for plotly.js (the overview's charts), by hash:
+# - it adds empty <style> elements and fills them through CSSOM (insertRule), which CSP
+#   does not govern: the hash of the empty string lets in an empty <style>, nothing else;
+# - it injects the stylesheet of the map library it bundles (maplibre-gl) as it loads: the
+#   hash of that stylesheet as this plotly.js carries it (tests/c2c_ops/test_csp.py checks
+#   it against the installed plotly, whose upgrade may change it).
+CSP_EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+CSP_PLOTLY_MAPLIBRE_STYLE_HASH = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", CSP_EMPTY_STYLE_HASH, CSP_PLOTLY_MAPLIBRE_STYLE_HASH],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# CSP_REPORT_ONLY=true sends the policy as Content-Security-Policy-Report-Only instead (the
+# browser reports what it would block, in its console, and blocks nothing).
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

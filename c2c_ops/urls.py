@@ -1,8 +1,9 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tracking.api.traces import export_traces
 
@@ -17,6 +18,17 @@ def favicon(request) -> HttpResponsePermanentRedirect:
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
+# The split view serves Swagger UI's start-up script as a file (?script), not inline: the
+# Content-Security-Policy refuses inline scripts. Swagger UI draws its icons from data: URLs,
+# which only this page's policy allows (enforced or report-only, whichever is configured).
+_SWAGGER_IMAGES = {"img-src": ["data:"]}
+api_docs = csp_update(_SWAGGER_IMAGES)(
+    csp_update(_SWAGGER_IMAGES, REPORT_ONLY=True)(
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api_docs.html")
+    )
+)
+
+
 urlpatterns = [
     path("exceptions/", include("exceptions.urls")),
     path("v1/traces", export_traces, name="otlp-traces"),
@@ -24,11 +36,7 @@ urlpatterns = [
     path("api/v1/", include("dashboards.api.urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path(
-        "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api_docs.html"),
-        name="api-docs",
-    ),
+    path("api/docs/", api_docs, name="api-docs"),
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
