@@ -7,4 +7,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from . import sign_ins  # noqa: F401 - connects the sign-in receivers
+        from . import lockouts, sign_ins  # noqa: F401 - connect the sign-in receivers

@@ -6,6 +6,7 @@ CELERY_BROKER_URL (Redis). docs/configuration.md lists every variable.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "axes",
     "audit",
     "tracking",
     "dashboards",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "c2c_ops.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: turns a lockout seen during sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "c2c_ops.urls"
@@ -281,6 +285,29 @@ else:
     CONTENT_SECURITY_POLICY = _csp
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Sign-in throttling (django-axes) ------------------------------------------------------
+# Axes first: it refuses a locked-out client before any backend checks a password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures count per username and client address together: one address guessing at one
+# account is stopped, while nobody can lock a colleague out from elsewhere, and one office
+# behind a shared address is not locked out by a single person's typos.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_RESET_ON_SUCCESS = True
+# A lockout ends a fixed time after it began: tries made meanwhile are refused unchecked
+# and do not push the end back, so the lockout page can say when to come back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "c2c_ops.lockout.locked_out"
+# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT says how many proxies of ours
+# stand in front and append to X-Forwarded-For (c2c_ops/client_ip.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "c2c_ops.client_ip.client_ip"
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
