@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from .env import env_bool, env_decimal, env_duration, env_int, env_list, env_str
 from .sso.config import parse_role_map
@@ -142,6 +143,33 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
+# Named queues, so each kind of work scales on its own (`celery worker -Q metrics` on one
+# machine, `-Q alerts,replays` on another). A worker started without -Q takes them all.
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("celery", "ingest", "metrics", "alerts", "replays")
+]
+CELERY_TASK_ROUTES = {
+    # Exact names are matched before patterns: a replay's message has an old name.
+    "exceptions.tasks.send_replay": {"queue": "replays"},
+    "tracking.*": {"queue": "ingest"},
+    "dashboards.*": {"queue": "metrics"},
+    "exceptions.*": {"queue": "alerts"},
+}
+# `file` (default): beat keeps its schedule in a local file; run exactly one. `redis`:
+# celery-redbeat keeps it in Redis behind a lock, so a beat on a second machine waits and
+# takes over within BEAT_LOCK_TIMEOUT_SECONDS when the first stops.
+BEAT_SCHEDULER = env_str("BEAT_SCHEDULER", "file")
+if BEAT_SCHEDULER == "redis":
+    if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("BEAT_SCHEDULER=redis needs a Redis CELERY_BROKER_URL")
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env_str("BEAT_REDIS_URL", CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = "c2c-ops:beat:"
+    CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT_SECONDS", 60, minimum=5)
+    # The lock is renewed every tick: tick well inside its timeout.
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 5)
+elif BEAT_SCHEDULER != "file":
+    raise ImproperlyConfigured(f"BEAT_SCHEDULER is {BEAT_SCHEDULER!r}: use file or redis")
 # Every minute: mark late transactions stuck, fold changes into the rollups, then take the
 # revenue-at-risk snapshot. Each task is safe to overlap with a slow previous run.
 METRICS_INTERVAL_SECONDS = env_int("METRICS_INTERVAL_SECONDS", 60, minimum=1)
