@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "c2c_ops.idle.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "c2c_ops.middleware.DatabaseUnavailableMiddleware",
@@ -336,6 +337,10 @@ AXES_LOCKOUT_CALLABLE = "c2c_ops.lockout.locked_out"
 # stand in front and append to X-Forwarded-For (c2c_ops/client_ip.py).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "c2c_ops.client_ip.client_ip"
+
+# --- Idle sign-out --------------------------------------------------------------------------
+# A session unused this long is signed out; background polls do not count (c2c_ops/idle.py).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60, minimum=1)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
