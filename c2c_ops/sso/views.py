@@ -97,7 +97,9 @@ def callback(request: HttpRequest) -> HttpResponse:
     except discovery.ProviderUnavailable as exc:
         return _unavailable(request, exc)
     if user is None or not user.is_active:
-        return _refused(request, "account disabled", getattr(user, "username", ""))
+        # None: the backend refused the claims (logged by mozilla-django-oidc).
+        reason = "account disabled" if user is not None else "claims refused"
+        return _refused(request, reason, getattr(user, "username", ""))
     next_url = request.session.get("oidc_login_next")
     auth.login(request, user, backend=SESSION_BACKEND)
     request.session["oidc_id_token"] = request._oidc_id_token
