@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from .. import counters
 from ..ingest import spans
 from ..ingest.events import default_system
 from ..ingest.otlp import MalformedExport, decode
@@ -127,6 +128,12 @@ def export_traces(request: HttpRequest) -> HttpResponse:
         except MalformedExport as exc:
             return _error(reply_type, 400, str(exc))
         result = spans.ingest(records, api_key.flow_id, default_system(api_key.flow.target_system))
+        counters.count_spans(
+            api_key.flow.slug,
+            result.accepted - result.duplicates,
+            result.duplicates,
+            result.rejected,
+        )
     except (OperationalError, InterfaceError, ConcurrentWrite) as exc:
         log.warning(
             "ingest unavailable, client told to retry: %s: %s",

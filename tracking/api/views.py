@@ -7,7 +7,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import ledger
+from .. import counters, ledger
 from ..filtersets import TransactionFilterSet
 from ..ingest.events import Invalid, default_system, parse_event
 from ..models import Transaction
@@ -80,6 +80,7 @@ class EventIngestView(APIView):
                 else:
                     accepted += 1
         errors.sort(key=lambda e: e["index"])
+        counters.count_events(flow.slug, accepted, duplicates, len(errors))
         body = {"accepted": accepted, "duplicates": duplicates, "errors": errors}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -51,8 +51,12 @@ register_staging(Span, _SPAN_COLUMNS)
 
 @dataclass
 class SpanResult:
+    # ``accepted`` counts spans stored now or before (a resend is accepted again, as OTLP
+    # asks); ``duplicates``, the part of them that was stored already or repeated within
+    # the export. Only the metrics tell the two apart: the API answers rejections only.
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0
     messages: list[str] = field(default_factory=list)
 
     def reject(self, message: str) -> None:
@@ -127,9 +131,10 @@ def ingest(records: list[SpanRecord], flow_id: int, flow_system: str = "") -> Sp
     received_at = timezone.now()
     unique, reported = _validate(records, flow_id, flow_system, received_at, result)
     for part in _parts(unique, settings.SPAN_WRITE_TRACES):
-        outcomes, own_count = ledger.run_atomic(
+        outcomes, own_count, stored = ledger.run_atomic(
             lambda part=part: _write(part, reported, flow_id, received_at)
         )
+        result.duplicates += len(part) - stored
         # Only this export's spans count as its rejections; an adopted orphan came earlier.
         for outcome in outcomes[:own_count]:
             if outcome.kind == ledger.ERROR:
@@ -159,6 +164,7 @@ def _validate(
             continue
         key = (record.trace_id, record.span_id)
         if key in unique:
+            result.duplicates += 1
             continue
         attrs = record.attributes
         if "c2c.stage" in attrs and attr(attrs, "stage"):
@@ -205,10 +211,11 @@ def _write(
     reported: dict[Key, IncomingEvent],
     flow_id: int,
     received_at: datetime,
-) -> tuple[list[ledger.Outcome], int]:
+) -> tuple[list[ledger.Outcome], int, int]:
     """Store one part's spans and record the events they and adopted orphans report.
 
-    Returns the ledger's outcomes, this export's own events first, and how many are its own.
+    Returns the ledger's outcomes, this export's own events first, how many are its own,
+    and how many of the part's spans were new.
     """
     _lock_traces(list({trace_id for trace_id, _ in part}))
     by_trace = _correlations(list(part.values()))
@@ -224,9 +231,9 @@ def _write(
     own = [events[key] for key in map(tuple, inserted) if key in events]
     todo = own + _adopt_orphans(by_trace, flow_id)
     if not todo:
-        return [], 0
+        return [], 0, len(inserted)
     outcomes = ledger.record(todo, received_at=received_at, known_new=True).outcomes
-    return outcomes, len(own)
+    return outcomes, len(own), len(inserted)
 
 
 def _span_row(
