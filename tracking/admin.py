@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -13,6 +14,13 @@ from . import (
     user_admin,  # noqa: F401  (registers the audited admin of people and roles)
 )
 from .models import DeadLetter, Flow, FlowAPIKey, Journey, Stage, Transaction
+
+
+def _https_by_default(field, **kwargs):
+    # A replay URL typed without a scheme is an https one (Django 6's default, said now).
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
 
 class FlowForm(forms.ModelForm):
@@ -32,6 +40,7 @@ class FlowForm(forms.ModelForm):
     class Meta:
         model = Flow
         fields = ["slug", "name", "source_system", "target_system", "owner_team", "replay_url"]
+        formfield_callback = staticmethod(_https_by_default)
 
     def save(self, commit=True):
         if self.cleaned_data.get("new_replay_secret"):
@@ -44,6 +53,7 @@ class FlowForm(forms.ModelForm):
 @admin.register(Flow)
 class FlowAdmin(AuditedAdmin):
     form = FlowForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["slug", "name", "source_system", "target_system", "owner_team"]
     search_fields = ["slug", "name", "owner_team"]
     audit_secrets = ("replay_secret",)
