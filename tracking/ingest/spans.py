@@ -267,8 +267,8 @@ def _store(rows: list[tuple]) -> list[tuple]:
     """Insert span rows; the (trace_id, span_id) of those that were new."""
     try:
         # Fast path: an export is almost always new. A resent one (an exporter's retry)
-        # fails on the unique (trace_id, span_id) and is written again below, skipping
-        # the spans already stored.
+        # fails on the unique (trace_id, span_id, start_time) and is written again below,
+        # skipping the spans already stored.
         with transaction.atomic():
             insert(Span, _SPAN_COLUMNS, rows)
         return [(row[0], row[1]) for row in rows]
@@ -277,7 +277,7 @@ def _store(rows: list[tuple]) -> list[tuple]:
             Span,
             _SPAN_COLUMNS,
             rows,
-            conflict=["trace_id", "span_id"],
+            conflict=["trace_id", "span_id", "start_time"],
             returning=["trace_id", "span_id"],
         )
 

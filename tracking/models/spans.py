@@ -24,8 +24,16 @@ class Span(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        # On PostgreSQL the table is partitioned by start_time (migration 0012), and a unique
+        # key there must hold the partition key. A resent span carries the same start (OTLP
+        # exporters resend the same span), so de-duplication stays exact; one that claims
+        # the ids of a stored span with another start is kept beside it (docs/scaling.md).
+        # The primary key there is (id, start_time); ids still come from one sequence, so
+        # Django's look-ups by id find one row.
         constraints = [
-            models.UniqueConstraint(fields=["trace_id", "span_id"], name="span_unique_id"),
+            models.UniqueConstraint(
+                fields=["trace_id", "span_id", "start_time"], name="span_unique_id"
+            ),
         ]
         indexes = [
             models.Index(
