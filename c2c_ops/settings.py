@@ -438,6 +438,16 @@ ALERT_LEASE_SECONDS = env_int("ALERT_LEASE_SECONDS", 120, minimum=1)
 # The daily digest goes out at the first run of the day after this hour (UTC).
 DIGEST_HOUR = env_int("DIGEST_HOUR", 7, minimum=0)
 
+# --- Retention ------------------------------------------------------------------------------
+# Spans are kept this many days by their start time (0: kept for ever). On PostgreSQL whole
+# day partitions are dropped (docs/scaling.md, "Span partitions and retention").
+SPAN_RETENTION_DAYS = env_int("SPAN_RETENTION_DAYS", 30, minimum=0)
+# Events are finance's evidence: kept unless this is set; then only the events of
+# transactions over (completed or failed) and quiet for this many days are deleted.
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 0, minimum=0)
+# Day partitions of the span table made ahead of time (by the hourly beat job).
+SPAN_PARTITIONS_AHEAD = env_int("SPAN_PARTITIONS_AHEAD", 7, minimum=1)
+
 # --- Periodic work (Celery beat) ------------------------------------------------------------
 # Every periodic job, once: its task and how often, in seconds. Each message expires after
 # its own interval: a tick the workers could not take in time is dropped, and the next one
@@ -452,6 +462,8 @@ PERIODIC_JOBS = {
     "alert-rules": ("exceptions.tasks.evaluate_rules", 60),
     # The digest goes out at the first run of the day after DIGEST_HOUR.
     "daily-digest": ("exceptions.tasks.send_digests", 900),
+    "span-partitions": ("tracking.tasks.create_span_partitions", 3600),
+    "retention": ("tracking.tasks.apply_retention", 86400),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": every, "options": {"expires": every}}
