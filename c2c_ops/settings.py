@@ -94,6 +94,11 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# `session` (default): each process keeps its own PostgreSQL sessions (direct, or a pooler
+# in session mode). `transaction`: through PgBouncer in transaction pooling mode.
+DB_POOL_MODE = env_str("DB_POOL_MODE", "session")
+if DB_POOL_MODE not in ("session", "transaction"):
+    raise ImproperlyConfigured(f"DB_POOL_MODE is {DB_POOL_MODE!r}: use session or transaction")
 try:
     _db = dj_database_url.parse(
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0)
@@ -113,7 +118,15 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
-    if not env_bool("DB_JIT", False):
+    if DB_POOL_MODE == "transaction":
+        # Behind PgBouncer's transaction pooling each transaction may meet another server
+        # session: nothing may live in a session between transactions. psycopg prepares
+        # no statement, Django declares no cursor outside a transaction, and the ingest's
+        # staging tables are made inside each transaction (tracking/batch_sql.py). JIT is
+        # turned off on the role instead (docs/deploy.md): PgBouncer refuses `options`.
+        _db["OPTIONS"]["prepare_threshold"] = None
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    elif not env_bool("DB_JIT", False):
         # Dashboard reads sum a few hundred thousand rollup rows: the planner's estimate
         # triggers JIT compilation, which costs more than the query (bench/metrics.py).
         _db["OPTIONS"].setdefault("options", "-c jit=off")

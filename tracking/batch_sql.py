@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import orjson
 import psycopg
+from django.conf import settings
 from django.db import connection, models, transaction
 from psycopg.types.json import JsonbBinaryLoader, set_json_dumps
 
@@ -69,21 +70,27 @@ def create_staging_tables(sender: object, connection, **_: object) -> None:
     # orjson, several times faster than json. Django's own text loader stays as it is.
     set_json_dumps(orjson.dumps, context=raw)
     raw.adapters.register_loader("jsonb", _OrjsonbLoader)
-    quote = connection.ops.quote_name
-    for name, (model, columns) in _STAGING.items():
-        fields = [model._meta.get_field(c) for c in columns]
-        names = ", ".join(quote(f.column) for f in fields)
-        sql = (
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(name)} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {names} FROM {quote(model._meta.db_table)} WITH NO DATA"
-        )
+    if settings.DB_POOL_MODE == "transaction":
+        return  # no session of our own: each upsert makes its table in its transaction
+    for name in _STAGING:
         try:
             with raw.transaction(), raw.cursor() as cursor:
-                cursor.execute(sql)
+                cursor.execute(_staging_sql(name))
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
             # Not migrated yet (a new database, or an upgrade adding columns): post_migrate
             # calls again once the tables are there.
             return
+
+
+@functools.cache
+def _staging_sql(name: str) -> str:
+    model, columns = _STAGING[name]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(c).column) for c in columns)
+    return (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(name)} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {names} FROM {quote(model._meta.db_table)} WITH NO DATA"
+    )
 
 
 def pg_query(sql: str, params: Sequence[object] | Mapping[str, object]) -> list[tuple]:
@@ -237,6 +244,10 @@ def _upsert_postgresql(model, columns, fields, names, rows, suffix, fetch) -> li
         connection.wrap_database_errors,
         connection.connection.cursor() as cursor,
     ):
+        if settings.DB_POOL_MODE == "transaction":
+            # The server session under this transaction may be new to us (PgBouncer):
+            # make sure it has the table. Where it does, this is a catalog look-up.
+            cursor.execute(_staging_sql(name))
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_copy_types(name))
             for row in rows:
