@@ -5,14 +5,17 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from tests.tracking.span_helpers import ago, partition_names, partition_of, send, span
+from tests.tracking.factories import pb_export
+from tests.tracking.span_helpers import URL, ago, partition_names, partition_of, send, span
 from tracking import partitions
-from tracking.models import Span
+from tracking.models import Event, Span
 from tracking.tasks import create_span_partitions
 
 pytestmark = pytest.mark.django_db
 TRACE = "0af7651916cd43dd8448eb211c80319c"
+PB = "application/x-protobuf"
 
 
 def test_the_span_table_is_partitioned_by_start_time_with_a_default():
@@ -91,3 +94,21 @@ def test_spans_are_still_found_and_changed_by_id(ingest_client):
     later = span(TRACE, "00f067aa0ba902c2", ago(0.01))
     send(ingest_client, [later])
     assert Span.objects.get(span_id="00f067aa0ba902c2").id > stored.id
+
+
+def test_a_stage_report_under_the_same_ids_and_another_start_is_one_event(ingest_client):
+    """Its event id is the span's ids (span:<trace>:<span>): the span is stored, its report
+    refused as any resend of an event id with different content is."""
+    partitions.ensure(2, since=ago(3))
+    labels = {"c2c.correlation_id": "SOW-DUP", "c2c.journey": "billing"}
+    first = span(TRACE, "00f067aa0ba902c3", ago(2), **labels, **{"c2c.stage": "work_approved"})
+    other = span(TRACE, "00f067aa0ba902c3", ago(1), **labels, **{"c2c.stage": "work_approved"})
+    send(ingest_client, [first])
+    response = ingest_client.post(URL, pb_export([other]), content_type=PB)
+    assert response.status_code == 200
+    reply = ExportTraceServiceResponse()
+    reply.ParseFromString(response.content)
+    assert reply.partial_success.rejected_spans == 1
+    assert "different content" in reply.partial_success.error_message
+    assert Span.objects.filter(span_id="00f067aa0ba902c3").count() == 2
+    assert Event.objects.filter(span_id="00f067aa0ba902c3").count() == 1
