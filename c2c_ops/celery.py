@@ -5,11 +5,15 @@ from pathlib import Path
 
 from celery import Celery
 
+from .metrics import task_signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "c2c_ops.settings")
 
 app = Celery("c2c_ops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Task durations and failures for /metrics, from every worker process.
+task_signals.connect()
 
 
 @app.on_after_configure.connect

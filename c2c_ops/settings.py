@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from .env import env_bool, env_decimal, env_duration, env_int, env_list, env_str
+from .metrics import directory as metrics_directory
 from .sso.config import parse_role_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times the whole request, every other middleware included.
+    "c2c_ops.metrics.http.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -483,12 +486,20 @@ CELERY_BEAT_SCHEDULE = {
     for name, (task, every) in PERIODIC_JOBS.items()
 }
 
+# --- Metrics (Prometheus) ------------------------------------------------------------------
+# prometheus_client picks in-memory or multiprocess mode when first imported: the directory
+# is named here, before anything imports it, for every gunicorn worker and Celery process
+# to write its own files that GET /metrics adds up (c2c_ops/metrics, docs/scaling.md).
+PROMETHEUS_MULTIPROC_DIR = str(metrics_directory.ensure(VAR_DIR))
+# When set, /metrics asks for "Authorization: Bearer <METRICS_TOKEN>"; unset, it is open.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --- OpenTelemetry (the app's own traces) ---------------------------------------------------
 # Exporting is off unless an OTLP endpoint is configured with the standard variables.
 OTEL_EXPORT_ENABLED = bool(
     env_str("OTEL_EXPORTER_OTLP_ENDPOINT") or env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 )
-OTEL_EXCLUDED_URLS = "v1/traces,healthz,readyz,static/"
+OTEL_EXCLUDED_URLS = "v1/traces,healthz,readyz,static/,://[^/]*/metrics$"
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from tracking.api.traces import export_traces
 
 from . import health
+from .metrics import views as metrics_views
 from .sso import views as sso
 
 
@@ -40,6 +41,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     # Ahead of Django's own: the sign-in page offers SSO and obeys PASSWORD_LOGIN, and
     # sign-out also ends the provider's session.
     path("accounts/login/", sso.SignInView.as_view(), name="login"),
