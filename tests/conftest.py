@@ -1,6 +1,9 @@
 """Shared fixtures: the database check, flows and keys, and the named personas."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +22,13 @@ from exceptions.seeds import seed_alert_rules
 from tracking import journeys
 from tracking.models import Flow, FlowAPIKey, Journey, Stage
 from tracking.seeds import seed
+
+# Each test process writes its Prometheus metric files to a directory of its own, outside
+# the checkout. Settings named var/prometheus before this file runs, but nothing has
+# imported prometheus_client yet, and it reads the variable when it writes its first file.
+METRICS_DIR = tempfile.mkdtemp(prefix="c2c-test-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+atexit.register(shutil.rmtree, METRICS_DIR, ignore_errors=True)
 
 PASSWORD = "persona-pass-1234"
 # The browser fixture (``page``) for tests that drive chromium.

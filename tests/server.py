@@ -1,9 +1,11 @@
 """Run the app under gunicorn in a subprocess, against the test database (or a proxy)."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,9 +21,15 @@ def free_port() -> int:
 
 
 class AppServer:
-    def __init__(self, database_url: str, **env: str) -> None:
+    def __init__(self, database_url: str, *, workers: int = 1, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        # Its own Prometheus metric files, unless the test names a directory to read.
+        self.own_metrics_dir = None
+        if "PROMETHEUS_MULTIPROC_DIR" not in env:
+            self.own_metrics_dir = tempfile.mkdtemp(prefix="c2c-server-metrics-")
+            env["PROMETHEUS_MULTIPROC_DIR"] = self.own_metrics_dir
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -42,7 +50,7 @@ class AppServer:
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
-                "1",
+                str(self.workers),
                 "--threads",
                 "2",
                 "--timeout",
@@ -66,3 +74,5 @@ class AppServer:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=20)
+        if self.own_metrics_dir:
+            shutil.rmtree(self.own_metrics_dir, ignore_errors=True)
