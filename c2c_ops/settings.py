@@ -162,9 +162,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 # Named queues, so each kind of work scales on its own (`celery worker -Q metrics` on one
 # machine, `-Q alerts,replays` on another). A worker started without -Q takes them all.
-CELERY_TASK_QUEUES = [
-    Queue(name) for name in ("celery", "ingest", "metrics", "alerts", "replays")
-]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "ingest", "metrics", "alerts", "replays")]
 CELERY_TASK_ROUTES = {
     # Exact names are matched before patterns: a replay's message has an old name.
     "exceptions.tasks.send_replay": {"queue": "replays"},
