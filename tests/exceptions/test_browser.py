@@ -53,7 +53,9 @@ def test_operator_takes_and_replays_a_case(
 
         # Take it: htmx swaps the row and the counters in place, no page load.
         row.get_by_role("button", name="Take").click()
-        page.wait_for_function("document.querySelector('#count-mine').textContent.trim() === '1'")
+        page.wait_for_function(
+            "() => document.querySelector('#count-mine').textContent.trim() === '1'"
+        )
         assert operator.username in page.locator(f"#case-{case.pk}").inner_text()
 
         # Replay from the row: "More" fetches its forms when opened, the row swaps in place.
@@ -62,7 +64,8 @@ def test_operator_takes_and_replays_a_case(
         row.get_by_label("Reason to replay").fill("ERP is back after the outage")
         row.get_by_role("button", name="Replay").click()
         page.wait_for_function(
-            f"document.querySelector('#case-{case.pk}').textContent.includes('Replay of case')"
+            f"() => document.querySelector('#case-{case.pk}').textContent"
+            ".includes('Replay of case')"
         )
         assert "replay sent" in page.locator(f"#case-{case.pk}").inner_text().lower()
 

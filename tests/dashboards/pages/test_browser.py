@@ -65,7 +65,7 @@ def test_the_filter_bar_survives_a_reload(live_server, page, viewer, ingest_clie
     page.select_option("form.filterbar select[name=region]", "NA")
     page.wait_for_url("**/?*region=NA*")
     page.wait_for_function(
-        "document.querySelector('#tile-revenue-at-risk').textContent.includes('300 USD')"
+        "() => document.querySelector('#tile-revenue-at-risk').textContent.includes('300 USD')"
     )
     page.reload()
     assert page.locator("form.filterbar select[name=region]").input_value() == "NA"
