@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/c2c_ops
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test test-clock lint fmt bench-faults bench-reconciliation bench-ingest bench-metrics bench-queue bench-dashboards clean
+.PHONY: setup demo serve test test-clock lint fmt bench-faults bench-reconciliation bench-ingest bench-metrics bench-queue bench-dashboards bench-two-nodes clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -63,6 +63,11 @@ bench-faults: setup
 bench-ingest: setup
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench} \
 		.venv/bin/python bench/ingest.py
+
+## Two web nodes, two workers and a beat (each its own process) under a bounded load.
+bench-two-nodes: setup
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/c2c_ops_bench_nodes} \
+		.venv/bin/python bench/two_nodes.py
 
 ## The metrics engine at 1,000,000 transactions against raw SQL of the same work.
 bench-metrics: setup
