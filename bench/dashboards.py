@@ -198,6 +198,7 @@ def main() -> None:
     from django.utils import timezone
 
     from dashboards import rebuild, risk
+    from tracking import partitions
     from tracking.sweep import sweep
 
     if not args.reuse:
@@ -221,6 +222,9 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE tracking_transaction")
             cursor.execute("VACUUM ANALYZE tracking_transactionstate")
             cursor.execute("VACUUM ANALYZE tracking_event")
+        # Day partitions for the spans' 90 days, as production has them after retention
+        # has run for a while: without them every span would land in the DEFAULT partition.
+        partitions.ensure(1, since=now - timedelta(days=91))
         spans = load_spans(args.transactions, args.spans_per_transaction, random.Random(11))
         print(f"\nloaded {args.transactions:,} transactions, {events:,} events, {spans:,} spans "
               f"in {time.perf_counter() - began:,.0f} s", flush=True)  # fmt: skip
