@@ -35,6 +35,14 @@ def broker_url() -> str:
     return url
 
 
+def queued() -> int:
+    """Messages waiting in every queue the workers take (tasks are routed to named ones)."""
+    import redis
+
+    broker = redis.Redis.from_url(broker_url())
+    return sum(broker.llen(queue.name) for queue in settings.CELERY_TASK_QUEUES)
+
+
 class Worker:
     def __init__(
         self, name: str, folder: Path, beat: bool = False, interval: int = 1, **env: str

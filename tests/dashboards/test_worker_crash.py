@@ -9,14 +9,13 @@ task queued by hand, so tasks overlap and repeat) must then reach exactly the ri
 from datetime import timedelta
 
 import pytest
-import redis
 from django.utils import timezone
 
 from dashboards.models import PendingRollup, Rollup
 from dashboards.queries import totals
 from dashboards.tasks import refresh_rollups
 from tests.dashboards.helpers import report, step
-from tests.worker import TableLock, Worker, backend_gone, broker_url, wait_for
+from tests.worker import TableLock, Worker, backend_gone, queued, wait_for
 from tracking.models import ChangedTransaction, StatusChange, Transaction
 from tracking.tasks import sweep_stuck
 
@@ -74,7 +73,7 @@ def test_a_sweep_killed_mid_batch_loses_no_status_change(ingest_client, workers)
         lambda: figures().get("stuck", [0])[0] == COUNT and not due_in_feed(),
         "every late transaction counted stuck",
     )
-    wait_for(lambda: not redis.Redis.from_url(broker_url()).llen("celery"), "the queue to drain")
+    wait_for(lambda: not queued(), "the queues to drain")
     changes = StatusChange.objects.filter(cause="sweep")
     assert changes.count() == COUNT
     assert changes.values("transaction").distinct().count() == COUNT
@@ -119,7 +118,7 @@ def test_a_refresh_killed_mid_chunk_counts_nothing_twice(ingest_client, workers)
     recover(workers)
     wait_for(lambda: not due_in_feed(), "the change feed to empty")
     wait_for(lambda: not PendingRollup.objects.exists(), "the pending rollups to be folded")
-    wait_for(lambda: not redis.Redis.from_url(broker_url()).llen("celery"), "the queue to drain")
+    wait_for(lambda: not queued(), "the queues to drain")
     assert_counted_once()
 
 
@@ -135,6 +134,6 @@ def test_a_fold_killed_mid_batch_counts_nothing_twice(ingest_client, workers):
 
     recover(workers)
     wait_for(lambda: not PendingRollup.objects.exists(), "the pending rollups to be folded")
-    wait_for(lambda: not redis.Redis.from_url(broker_url()).llen("celery"), "the queue to drain")
+    wait_for(lambda: not queued(), "the queues to drain")
     assert Rollup.objects.filter(measure="started").exists()
     assert_counted_once()
