@@ -30,17 +30,24 @@ demo: setup
 	.venv/bin/python manage.py demo --host $(HOST) --port $(PORT)
 
 ## Lint, Django checks, and the whole test suite on PostgreSQL + Redis.
+## In-process tests run on $(TEST_PROCESSES) processes (pytest-xdist, a database each);
+## tests that start servers and workers (marked live) run after them, one at a time, as
+## they share the Redis broker. With PYTEST_ARGS, one run of just what they name.
+TEST_PROCESSES ?= 2
+TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL)
 test: setup lint
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		.venv/bin/python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		.venv/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) .venv/bin/python manage.py makemigrations --check --dry-run
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(TEST_ENV) .venv/bin/pytest -m "not live" -n $(TEST_PROCESSES)
+	$(TEST_ENV) .venv/bin/pytest -m live
+else
+	$(TEST_ENV) .venv/bin/pytest $(PYTEST_ARGS)
+endif
 
 ## The suite again at three moments where date arithmetic breaks (see tests/conftest.py):
 ## a year's last minutes, a month's first, and a DST change in the business calendar's zone.
 ## Tests that start server processes (marked live) keep the real time and run in `test` only.
-CLOCK_PYTEST = DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-	.venv/bin/pytest -m "not live" $(PYTEST_ARGS)
+CLOCK_PYTEST = $(TEST_ENV) .venv/bin/pytest -m "not live" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 test-clock: setup
 	C2C_TEST_NOW=2026-12-31T23:55:00Z $(CLOCK_PYTEST)
 	C2C_TEST_NOW=2027-03-01T00:05:00Z $(CLOCK_PYTEST)
