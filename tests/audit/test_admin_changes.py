@@ -1,6 +1,8 @@
 """Each kind of setting changed through the admin leaves exactly one audit entry, with who
 did it and what each changed field was and became; secrets read "set" or "changed"."""
 
+from datetime import timedelta
+
 import orjson
 import pytest
 from django.contrib.auth.models import User
@@ -179,3 +181,22 @@ def test_dead_letters_reprocessed_from_the_admin_are_one_entry(client, flow):
     assert entry.action == "reprocess" and entry.actor_name == "ada-admin"
     assert entry.after["letters"] == 3
     assert entry.after["recorded"] + entry.after["still_waiting"] + entry.after["failed"] == 3
+
+
+def test_a_maintenance_window_moved(client, flow):
+    start = timezone.localtime(timezone.now()).replace(microsecond=0, second=0)
+    end = start + timedelta(hours=2)
+    form = {
+        "flow": flow.pk, "reason": "ERP upgrade",
+        "starts_at_0": start.date().isoformat(), "starts_at_1": start.time().isoformat(),
+        "ends_at_0": end.date().isoformat(), "ends_at_1": end.time().isoformat(),
+    }  # fmt: skip
+    assert client.post("/admin/c2c_exceptions/maintenancewindow/add/", form).status_code == 302
+    window = AuditEntry.objects.get(object_type="maintenance_window", action="create")
+    assert window.after["flow"] == flow.slug and window.after["reason"] == "ERP upgrade"
+    url = f"/admin/c2c_exceptions/maintenancewindow/{window.object_id}/change/"
+    assert client.post(url, form_data(client, url, reason="ERP upgrade, day 2")).status_code == 302
+    moved = only_entry(object_type="maintenance_window", action="change")
+    assert (moved.before, moved.after) == (
+        {"reason": "ERP upgrade"}, {"reason": "ERP upgrade, day 2"},
+    )  # fmt: skip
