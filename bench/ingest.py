@@ -216,7 +216,9 @@ def snapshot(url: str, tables: tuple[str, ...]) -> dict[str, tuple[int, str, byt
                 )
             )
             buffer = bytearray()
-            with conn.cursor().copy(f"COPY {table} ({columns}) TO STDOUT") as copy:
+            # COPY (SELECT ...): the span table is partitioned, and COPY TO reads no parent.
+            query = f"COPY (SELECT {columns} FROM {table}) TO STDOUT"
+            with conn.cursor().copy(query) as copy:
                 for chunk in copy:
                     buffer += chunk
             rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
