@@ -32,22 +32,25 @@ demo: setup
 ## Lint, Django checks, and the whole test suite on PostgreSQL + Redis.
 ## In-process tests run on $(TEST_PROCESSES) processes (pytest-xdist, a database each);
 ## tests that start servers and workers (marked live) run after them, one at a time, as
-## they share the Redis broker. With PYTEST_ARGS, one run of just what they name.
+## they share the Redis broker. With PYTEST_ARGS, one run of just what they name;
+## PYTEST_OPTS are options for every run (CI: -p no:cacheprovider).
 TEST_PROCESSES ?= 2
+PYTEST_OPTS ?=
 TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL)
 test: setup lint
 	$(TEST_ENV) .venv/bin/python manage.py makemigrations --check --dry-run
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(TEST_ENV) .venv/bin/pytest -m "not live" -n $(TEST_PROCESSES)
-	$(TEST_ENV) .venv/bin/pytest -m live
+	$(TEST_ENV) .venv/bin/pytest $(PYTEST_OPTS) -m "not live" -n $(TEST_PROCESSES)
+	$(TEST_ENV) .venv/bin/pytest $(PYTEST_OPTS) -m live
 else
-	$(TEST_ENV) .venv/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) .venv/bin/pytest $(PYTEST_OPTS) $(PYTEST_ARGS)
 endif
 
 ## The suite again at three moments where date arithmetic breaks (see tests/conftest.py):
 ## a year's last minutes, a month's first, and a DST change in the business calendar's zone.
 ## Tests that start server processes (marked live) keep the real time and run in `test` only.
-CLOCK_PYTEST = $(TEST_ENV) .venv/bin/pytest -m "not live" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
+CLOCK_PYTEST = $(TEST_ENV) .venv/bin/pytest $(PYTEST_OPTS) -m "not live" -n $(TEST_PROCESSES) \
+	$(PYTEST_ARGS)
 test-clock: setup
 	C2C_TEST_NOW=2026-12-31T23:55:00Z $(CLOCK_PYTEST)
 	C2C_TEST_NOW=2027-03-01T00:05:00Z $(CLOCK_PYTEST)
