@@ -25,12 +25,30 @@ def user_scopes(user) -> frozenset[str]:
     return cached
 
 
+def held_roles(user) -> set[str]:
+    """The role groups ``user`` belongs to (normally one)."""
+    return set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+
+
 def role_of(user) -> str:
     """The user's role as the pages name it: the highest one held, or "" for none."""
     if getattr(user, "is_superuser", False):
         return "admin"
-    held = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-    return next((role for role in reversed(ROLES) if role in held), "")
+    return max(held_roles(user), key=ROLES.index, default="")
+
+
+def grant(user, role: str | None) -> None:
+    """Give a saved ``user`` exactly ``role`` (None: no role): its group only, and for an
+    admin the Django admin too, where journeys, flows and keys are edited."""
+    # Here, not at the top: settings read ROLES before Django's apps are loaded.
+    from django.contrib.auth.models import Group
+
+    user.is_staff = user.is_superuser = role == "admin"
+    user.save(update_fields=["is_staff", "is_superuser"])
+    user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role or ""))
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    user.__dict__.pop("_c2c_scopes", None)  # user_scopes caches what the groups gave
 
 
 def user_state(user) -> dict:

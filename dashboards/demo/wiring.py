@@ -12,10 +12,11 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from tracking.models import Flow, FlowAPIKey
+from tracking.roles import grant
 from tracking.simulation.scenario import FLOWS
 
 from .replay_receiver import FlowEnd
@@ -37,10 +38,9 @@ def _user(username: str, role: str) -> str:
         return path.read_text().strip()
     password = secrets.token_urlsafe(12)
     user = user or User(username=username, email=f"{username}@example.test")
-    user.is_staff = user.is_superuser = role == "admin"
     user.set_password(password)
     user.save()
-    user.groups.add(Group.objects.get(name=role))
+    grant(user, role)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(password + "\n")
     path.chmod(0o600)

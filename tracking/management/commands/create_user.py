@@ -1,11 +1,10 @@
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from audit import log as audit
-from tracking.roles import ROLES, user_state
+from tracking.roles import ROLES, grant, user_state
 
 
 class Command(BaseCommand):
@@ -32,11 +31,8 @@ class Command(BaseCommand):
             user.set_password(options["password"])
             if options["email"]:
                 user.email = options["email"]
-            # Admins also get the Django admin, where journeys, flows and keys are edited.
-            user.is_staff = user.is_superuser = role == "admin"
             user.save()
-            user.groups.remove(*Group.objects.filter(name__in=ROLES))
-            user.groups.add(Group.objects.get(name=role))
+            grant(user, role)
             # The password's hash stands in for it, so the log can say "changed", never what.
             after = {**user_state(user), "password": user.password}
             if created:
