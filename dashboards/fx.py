@@ -81,17 +81,26 @@ def import_csv(text: str, who: audit.Who, source: str = "") -> ImportResult:
     parsed = _parse(text)
     result = ImportResult()
     with transaction.atomic():
+        # The stored rates of the file's currencies and days, read once (a superset: the
+        # file's pairs are looked up in it).
+        stored = {
+            (rate.currency, rate.date): rate
+            for rate in FxRate.objects.select_for_update().filter(
+                currency__in={c for c, _ in parsed}, date__in={d for _, d in parsed}
+            )
+        }
+        new, changed = [], []
         for (currency, day), rate in parsed.items():
-            current = FxRate.objects.filter(currency=currency, date=day).first()
+            current = stored.get((currency, day))
             if current is None:
-                FxRate.objects.create(currency=currency, date=day, rate=rate)
-                result.created += 1
+                new.append(FxRate(currency=currency, date=day, rate=rate))
             elif current.rate != rate:
                 current.rate = rate
-                current.save(update_fields=["rate"])
-                result.updated += 1
-            else:
-                result.unchanged += 1
+                changed.append(current)
+        FxRate.objects.bulk_create(new)
+        FxRate.objects.bulk_update(changed, ["rate"])
+        result.created, result.updated = len(new), len(changed)
+        result.unchanged = len(parsed) - len(new) - len(changed)
         days = sorted(day for _, day in parsed)
         audit.record(
             who, "import", None, object_type="fx_rates", object_id=source[-64:],
