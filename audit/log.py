@@ -18,8 +18,6 @@ from django.utils import timezone
 
 from .models import AuditEntry
 
-# Short names for the objects of the exception queue, as the log has always called them.
-TYPES = {"ExceptionCase": "case", "OwnershipRule": "rule", "TeamMember": "team_member"}
 CSV_COLUMNS = [
     "at", "actor", "action", "object_type", "object_id", "case_id", "correlation_id",
     "before", "after", "reason",
@@ -58,8 +56,6 @@ def type_of(obj: object) -> str:
     """What the log calls ``obj``'s kind: ``audit_type`` if it says, else its class name in
     snake case (SlaPolicy -> sla_policy)."""
     name = type(obj).__name__
-    if name in TYPES:
-        return TYPES[name]
     return getattr(obj, "audit_type", None) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
@@ -76,9 +72,8 @@ def entry(
     at: datetime | None = None,
 ) -> AuditEntry:
     """An unsaved entry about ``obj`` (or the type and id given); save it, or bulk_create."""
-    case_id = getattr(obj, "case_id", None)
-    if case_id is None and type(obj).__name__ == "ExceptionCase":
-        case_id = obj.pk
+    # The case an entry is about: a case names itself (``audit_case_id``), its parts by key.
+    case_id = getattr(obj, "audit_case_id", None) or getattr(obj, "case_id", None)
     return AuditEntry(
         at=at or timezone.now(),
         actor=who.user if getattr(who.user, "pk", None) else None,

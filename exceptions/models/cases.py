@@ -46,6 +46,8 @@ class ExceptionCase(models.Model):
     """A failed or stuck stage of one transaction, or a reconciliation break found on it,
     with the person or team who owns it."""
 
+    audit_type = "case"  # as the audit log has always named it
+
     transaction = models.ForeignKey(
         Transaction, on_delete=models.CASCADE, related_name="exception_cases", db_index=False
     )
@@ -148,6 +150,11 @@ class ExceptionCase(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def audit_case_id(self) -> int | None:
+        # The audit log files an entry about a case under that case.
+        return self.pk
 
 
 class Note(models.Model):

@@ -12,6 +12,8 @@ class OwnershipRule(models.Model):
     team, or ``EXCEPTIONS_DEFAULT_TEAM`` when the flow names none.
     """
 
+    audit_type = "rule"  # as the audit log has always named it
+
     position = models.PositiveIntegerField(default=100, help_text="Lower runs first.")
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
