@@ -406,6 +406,9 @@ SPAN_WRITE_TRACES = env_int("SPAN_WRITE_TRACES", 500, minimum=1)
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 5, minimum=1)
 # A rotated key keeps working this long beside its successor, for clients to switch over.
 API_KEY_ROTATION_OVERLAP_HOURS = env_int("API_KEY_ROTATION_OVERLAP_HOURS", 24, minimum=0)
+# How long a process trusts a key it verified before reading it again (tracking/keys.py):
+# a key revoked elsewhere stops working within this. 0 reads the key on every request.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "USD").upper()
 # Reconciliation: how long systems may hold different versions of a contract before that is
 # a break, and by how much two stages' amounts may differ (in the transaction's currency).

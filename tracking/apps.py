@@ -10,11 +10,12 @@ class TrackingConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         # The ledger's modules declare their staging tables as they are imported.
-        from . import batch_sql, feed, journeys, ledger, outbox, telemetry  # noqa: F401
+        from . import batch_sql, feed, journeys, keys, ledger, outbox, telemetry  # noqa: F401
         from .api import schema  # noqa: F401 - registers the OpenAPI auth extension
         from .ingest import spans  # noqa: F401 - declares its staging table
 
         journeys.connect_cache_invalidation()
+        keys.connect_cache_invalidation()
         connection_created.connect(batch_sql.create_staging_tables, dispatch_uid="c2c-staging")
         post_migrate.connect(self._staging_after_migrate, sender=self, dispatch_uid="c2c-staging")
         telemetry.instrument()

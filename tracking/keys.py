@@ -1,12 +1,17 @@
 """Machine clients: ``Authorization: Bearer <key>``, a key per flow, hashed at rest."""
 
+import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from .models import FlowAPIKey
+from .models import Flow, FlowAPIKey
 
 # "Last used" is to tell a live key from a forgotten one, not an access log: a minute is
 # precise enough, and spares ingest (hundreds of requests a second) a write per request.
@@ -22,18 +27,60 @@ def bearer_key(meta: dict) -> str | None:
     return key.strip()
 
 
+# Keys this process verified lately: SHA-256 of the key -> (monotonic time, row with its
+# flow). Only keys that verified are kept, so the table holds at most the live keys.
+_verified: dict[bytes, tuple[float, FlowAPIKey]] = {}
+_clock = time.monotonic
+
+
 def verify(key: str) -> FlowAPIKey | None:
-    """The live key matching ``key``: not revoked, not expired, hash verified."""
+    """The live key matching ``key``: not revoked, not expired, hash verified.
+
+    A key verified in the last ``API_KEY_CACHE_SECONDS`` is trusted without reading it
+    again: an ingest request then needs no query of its own. A change saved in this process
+    forgets the key at once (``forget``); other processes see a revocation when their trust
+    runs out. Expiry is checked on every request.
+    """
     if not key or "." not in key:
         return None
-    try:
-        api_key = FlowAPIKey.objects.get_from_key(key)
-    except FlowAPIKey.DoesNotExist:
-        return None
+    digest = hashlib.sha256(key.encode()).digest()
+    now = _clock()
+    known = _verified.get(digest)
+    if known is not None and now - known[0] < settings.API_KEY_CACHE_SECONDS:
+        api_key = known[1]
+    else:
+        try:
+            api_key = FlowAPIKey.objects.get_from_key(key)
+        except FlowAPIKey.DoesNotExist:
+            _verified.pop(digest, None)
+            return None
+        if settings.API_KEY_CACHE_SECONDS > 0:
+            _verified[digest] = (now, api_key)
     if api_key.has_expired:
         return None
     touch(api_key)
     return api_key
+
+
+def forget(key_id: str | None = None) -> None:
+    """Trust no verification of this key (of any key when None) made before now."""
+    for digest, (_, api_key) in list(_verified.items()):
+        if key_id is None or api_key.pk == key_id:
+            _verified.pop(digest, None)
+
+
+def _changed(sender, instance, **_: object) -> None:
+    # Now, and again at commit: a request verifying the key meanwhile read the old row.
+    key_id = instance.pk if sender is FlowAPIKey else None
+    forget(key_id)
+    transaction.on_commit(lambda: forget(key_id))
+
+
+def connect_cache_invalidation() -> None:
+    """A key saved or deleted, or any flow (its keys carry it), is verified afresh."""
+    for model in (FlowAPIKey, Flow):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"keys-{model.__name__}-save")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"keys-{model.__name__}-delete")
 
 
 def touch(api_key: FlowAPIKey, now: datetime | None = None) -> bool:
