@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from .. import counters, ledger
 from ..filtersets import TransactionFilterSet
+from ..ingest import group_commit
 from ..ingest.events import Invalid, default_system, parse_event
 from ..models import Transaction
 from .auth import CanIngest, CanRead, FlowKeyAuthentication
@@ -69,7 +70,7 @@ class EventIngestView(APIView):
 
         accepted = duplicates = 0
         if valid:
-            result = ledger.run_atomic(lambda: ledger.record(valid))
+            result = group_commit.record(valid)
             for index, event, outcome in zip(positions, valid, result.outcomes, strict=True):
                 if outcome.kind == ledger.DUPLICATE:
                     duplicates += 1

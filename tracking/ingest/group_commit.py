@@ -1,0 +1,129 @@
+"""Group commit: reports that a process's threads receive at the same moment are recorded
+in one database transaction, sharing its statements and its one WAL flush.
+
+A status callback sent on its own costs the ledger a fixed round of statements and a commit
+(a disk flush); a batch of a hundred costs about the same round. Under gunicorn's threaded
+workers (``--threads``), a request thread hands its validated events to ``GroupCommit`` and
+waits. Leader and followers: a thread that finds no batch being written leads. It takes the
+reports waiting (its own first), records them with one ``ledger.record`` in one transaction,
+gives each thread its own outcomes, then passes the lead to the first report that came in
+meanwhile. Nobody waits on a timer: alone, a report is written at once, as before; under load,
+what arrived during one commit goes into the next.
+
+The answer is as exact as a request of its own: a report is acknowledged only after the
+transaction holding it committed, and its outcome (recorded, duplicate, refused) is what the
+ledger made of it in that transaction, in arrival order. When the shared write fails for a
+reason other than a lost race (``record`` retries those), each report is written again on
+its own, so one report that breaks a batch fails alone.
+"""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .. import ledger
+from ..projection import IncomingEvent
+
+Writer = Callable[[list[IncomingEvent]], ledger.RecordResult]
+
+
+@dataclass(eq=False)
+class _Report:
+    """One request's events, and what became of them."""
+
+    events: list[IncomingEvent]
+    result: ledger.RecordResult | None = None
+    error: BaseException | None = None
+    done: bool = False
+    # Set when done or made leader: each thread waits on its own, so a commit wakes only
+    # the threads it concerns, not every waiting one.
+    woken: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self) -> ledger.RecordResult:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+class GroupCommit:
+    """Records reports from many threads, a batch per transaction (see the module's doc)."""
+
+    def __init__(self, write: Writer = ledger.safe_record, max_events: int = 1000) -> None:
+        self._write = write
+        self.max_events = max_events
+        self._lock = threading.Lock()
+        self._waiting: list[_Report] = []
+        self._leading = False
+
+    def waiting(self) -> int:
+        """Reports waiting for a batch (not those being written)."""
+        with self._lock:
+            return len(self._waiting)
+
+    def record(self, events: list[IncomingEvent]) -> ledger.RecordResult:
+        """Record ``events`` with whatever else is waiting; their outcomes, in order."""
+        report = _Report(events)
+        with self._lock:
+            self._waiting.append(report)
+            follows = self._leading
+            self._leading = True
+        if follows:
+            report.woken.wait()
+            if report.done:
+                return report.answer()
+        self._lead()
+        return report.answer()
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch, size = [], 0
+            # At least one report (a single request may hold the whole cap), then as many
+            # as fit, in arrival order: the leader's own report is first.
+            while self._waiting:
+                report = self._waiting[0]
+                if batch and size + len(report.events) > self.max_events:
+                    break
+                self._waiting.pop(0)
+                batch.append(report)
+                size += len(report.events)
+        try:
+            self._write_batch(batch)
+        finally:
+            with self._lock:
+                successor = self._waiting[0] if self._waiting else None
+                self._leading = successor is not None
+            for report in batch:
+                report.done = True
+                report.woken.set()
+            if successor is not None:
+                successor.woken.set()  # not done: it leads the next batch
+
+    def _write_batch(self, batch: list[_Report]) -> None:
+        events = [event for report in batch for event in report.events]
+        try:
+            result = self._write(events)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            for report in batch:
+                try:
+                    report.result = self._write(report.events)
+                except Exception as alone:
+                    report.error = alone
+            return
+        at = 0
+        for report in batch:
+            outcomes = result.outcomes[at : at + len(report.events)]
+            report.result = ledger.RecordResult(outcomes)
+            at += len(report.events)
+
+
+# One per process: the threads of a gunicorn worker share it.
+_shared = GroupCommit()
+
+
+def record(events: list[IncomingEvent]) -> ledger.RecordResult:
+    """Record ``events`` together with what this process's other threads are sending."""
+    return _shared.record(events)
