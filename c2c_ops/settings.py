@@ -500,7 +500,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 OTEL_EXPORT_ENABLED = bool(
     env_str("OTEL_EXPORTER_OTLP_ENDPOINT") or env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 )
-OTEL_EXCLUDED_URLS = "v1/traces,healthz,readyz,static/,://[^/]*/metrics$"
+# Not traced: the probes, static files, the scrape, and both ingest endpoints (a trace of
+# each callback would outnumber every other span; /metrics counts and times them).
+OTEL_EXCLUDED_URLS = "v1/traces,/api/v1/events$,healthz,readyz,static/,://[^/]*/metrics$"
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,4 @@
-"""The app traces itself with opentelemetry-instrumentation-django, but not its receiver."""
+"""The app traces itself with opentelemetry-instrumentation-django, but not its receivers."""
 
 import pytest
 from opentelemetry import trace
@@ -6,7 +6,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.tracking.factories import pb_export
+from tests.tracking.factories import event, pb_export
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +22,15 @@ def exported():
     return memory
 
 
-def test_api_requests_are_traced_but_the_receiver_is_not(exported, client, read_key, ingest_key):
+def test_api_requests_are_traced_but_the_receivers_are_not(exported, client, read_key, ingest_key):
     exported.clear()
     client.get("/api/v1/transactions", HTTP_AUTHORIZATION=f"Bearer {read_key}")
+    client.post(
+        "/api/v1/events",
+        event("work_approved"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {ingest_key}",
+    )
     span = {"trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174"}
     response = client.post(
         "/v1/traces",
@@ -35,7 +41,7 @@ def test_api_requests_are_traced_but_the_receiver_is_not(exported, client, read_
     assert response.status_code == 200
     routes = [s.attributes.get("http.route", s.name) for s in exported.get_finished_spans()]
     assert any("transactions" in r for r in routes), routes
-    assert not any("traces" in r for r in routes), routes
+    assert not any("traces" in r or "events" in r for r in routes), routes
 
 
 def test_prometheus_scrapes_are_not_traced(exported, client, read_key):
