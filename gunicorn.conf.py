@@ -9,6 +9,9 @@ command line's workers, threads, bind and timeouts stay as given.
 - ``on_starting``: the files of processes no longer running (a previous run's workers)
   are deleted; those of running processes (a Celery worker sharing the directory) stay.
 - ``child_exit``: a worker that exits has its live gauges removed.
+
+And the workers' garbage collection (c2c_ops/gc_tuning.py): ``post_worker_init`` freezes
+what loading the app made, ``post_request`` the warm state after the first requests.
 """
 
 import os
@@ -35,3 +38,15 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, str(metrics_dir))
+
+
+def post_worker_init(worker) -> None:
+    from c2c_ops import gc_tuning
+
+    gc_tuning.settle()
+
+
+def post_request(worker, req, environ, resp) -> None:
+    from c2c_ops import gc_tuning
+
+    gc_tuning.request_done()
