@@ -2,10 +2,14 @@
 
     make bench-ingest            # or: DATABASE_URL=postgres://... .venv/bin/python bench/ingest.py
 
-1. Starts gunicorn on 127.0.0.1 against an empty bench database.
+1. Starts gunicorn on 127.0.0.1 against an empty bench database, as deploy/ runs it:
+   threaded workers, so that single callbacks arriving together share a commit
+   (tracking/ingest/group_commit.py).
 2. Sends pre-encoded OTLP protobuf exports of 512 spans (a stage span and two child calls per
    trace, as flows instrumented with the OpenTelemetry SDK send them) from several client
-   threads, then batches of 100 events, then single events.
+   threads, then batches of 100 events, then single events from many more clients (as many
+   webhook senders at once), with their latency percentiles; the single events' ledger is
+   checked exact.
 3. After each path, copies out every row it wrote (spans, events, transactions), and times
    a plain ``COPY ... FROM STDIN`` of those rows into the same, emptied tables in one
    session: the physical limit of storing what that path stored. The OTLP path is also
@@ -13,12 +17,12 @@
 """
 
 import argparse
+import asyncio
 import http.client
 import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +33,7 @@ from google.protobuf.internal import api_implementation
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from c2c_ops import gc_tuning  # noqa: E402
 from tests.tracking.factories import pb_export  # noqa: E402
 
 STAGES = ["work_approved", "invoice_generated", "invoice_posted", "payment_received"]
@@ -152,41 +157,78 @@ def event_bodies(count: int, per_request: int, rng: random.Random, tag: str) -> 
     return [orjson.dumps(items[s : s + per_request]) for s in range(0, len(items), per_request)]
 
 
+class Run:
+    """One path's load: elapsed seconds and each request's latency."""
+
+    def __init__(self, elapsed: float, latencies: list[float]) -> None:
+        self.elapsed = elapsed
+        self.latencies = sorted(latencies)
+
+    def percentile(self, share: float) -> float:
+        """Milliseconds under which ``share`` of the requests were answered."""
+        at = min(len(self.latencies) - 1, int(len(self.latencies) * share))
+        return self.latencies[at] * 1000
+
+
 def load(
     port: int, path: str, bodies: list[bytes], content_type: str, key: str, clients: int
-) -> float:
-    """Send every body once from ``clients`` threads; returns the elapsed seconds."""
-    cursor = iter(range(len(bodies)))
-    lock = threading.Lock()
-    failures: list[str] = []
+) -> Run:
+    """Send every body once over ``clients`` kept-alive connections, each awaiting its answer
+    before sending the next. One asyncio loop drives them all: a thread per connection cost
+    a tenth of the machine the server shares with it (bench and server on one host)."""
+    return asyncio.run(_load(port, path, bodies, content_type, key, clients))
 
-    def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while True:
-            with lock:
-                index = next(cursor, None)
-            if index is None:
-                return
-            headers = {"Content-Type": content_type, "Authorization": f"Bearer {key}"}
-            conn.request("POST", path, bodies[index], headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status not in (200, 202):
-                failures.append(f"{response.status}")
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+async def _load(
+    port: int, path: str, bodies: list[bytes], content_type: str, key: str, clients: int
+) -> Run:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+        f"Authorization: Bearer {key}\r\n"
+    ).encode()
+    queue = iter(bodies)  # shared by the connections; one thread, so no lock
+    failures: list[int] = []
+    latencies: list[float] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for body in queue:
+                sent = time.perf_counter()
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                status, closes = await _answer(reader)
+                latencies.append(time.perf_counter() - sent)
+                if status not in (200, 202):
+                    failures.append(status)
+                if closes:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        finally:
+            writer.close()
+
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    await asyncio.gather(*(connection() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{len(failures)} requests failed, e.g. HTTP {failures[0]}")
-    return elapsed
+    return Run(elapsed, latencies)
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one response; its status, and whether the server closes the connection."""
+    status = int((await reader.readline()).split()[1])
+    length, closes = 0, False
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            closes = value == b"close"
+        elif name == b"transfer-encoding":
+            raise SystemExit(f"unexpected Transfer-Encoding {value!r} in an answer")
+    await reader.readexactly(length)
+    return status, closes
 
 
 # Every table ingest writes, in foreign-key order: the ledger, then what it tells others.
@@ -227,8 +269,11 @@ def snapshot(url: str, tables: tuple[str, ...]) -> dict[str, tuple[int, str, byt
 
 
 def empty(url: str) -> None:
+    """Empty tables, and a checkpoint: each path starts with no earlier path's dirty pages
+    left to flush under it (as raw_copy does before each timing)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        conn.execute("CHECKPOINT")
 
 
 def raw_copy(url: str, taken: dict, tables: tuple[str, ...], repeats: int = 3) -> float:
@@ -255,7 +300,16 @@ def raw_copy(url: str, taken: dict, tables: tuple[str, ...], repeats: int = 3) -
     return sorted(timings)[len(timings) // 2]
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def ledger_counts(url: str) -> tuple[int, int, int]:
+    """Events, transactions and dead letters stored."""
+    with psycopg.connect(url) as conn:
+        return tuple(
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("tracking_event", "tracking_transaction", "tracking_deadletter")
+        )
+
+
+def start_server(url: str, port: int, workers: int, threads: int = 1) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "DEBUG": "false"}
     server = subprocess.Popen(
         [
@@ -267,6 +321,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--log-level",
             "warning",
         ],
@@ -293,9 +349,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=150_000)
     parser.add_argument("--events", type=int, default=30_000)
-    parser.add_argument("--single-events", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--single-events", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker")
+    parser.add_argument("--clients", type=int, default=8, help="connections sending spans, batches")
+    parser.add_argument(
+        "--single-clients", type=int, default=32, help="connections sending single events"
+    )
     parser.add_argument("--port", type=int, default=8931)
     args = parser.parse_args()
 
@@ -311,20 +371,24 @@ def main() -> None:
     batches = event_bodies(args.events, 100, rng, "batch")
     singles = event_bodies(args.single_events, 1, rng, "single")
 
-    server = start_server(url, args.port, args.workers)
+    server = start_server(url, args.port, args.workers, args.threads)
     protobuf, json = "application/x-protobuf", "application/json"
     try:
-        # Warm-up: imports, connections, caches.
+        # Warm-up: imports, connections, caches, and past the workers' second freeze of
+        # what they hold (c2c_ops/gc_tuning.py): the steady state of a running server.
         warm = span_exports(2048, random.Random(1))
         load(args.port, "/v1/traces", warm, protobuf, key, args.clients)
+        warm_events = event_bodies(gc_tuning.WARM_AFTER * args.workers, 1, rng, "warm")
+        load(args.port, "/api/v1/events", warm_events, json, key, args.single_clients)
         empty(url)
-        span_seconds = load(args.port, "/v1/traces", spans, protobuf, key, args.clients)
+        span_run = load(args.port, "/v1/traces", spans, protobuf, key, args.clients)
         span_rows = snapshot(url, TABLES)
         empty(url)
-        batch_seconds = load(args.port, "/api/v1/events", batches, json, key, args.clients)
+        batch_run = load(args.port, "/api/v1/events", batches, json, key, args.clients)
         batch_rows = snapshot(url, EVENT_TABLES)
         empty(url)
-        single_seconds = load(args.port, "/api/v1/events", singles, json, key, args.clients)
+        single = load(args.port, "/api/v1/events", singles, json, key, args.single_clients)
+        single_ledger = ledger_counts(url)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -340,14 +404,21 @@ def main() -> None:
         raise SystemExit(f"expected {args.spans} spans stored, found {stored['tracking_span']}")
     if batch_rows["tracking_event"][0] != args.events:
         raise SystemExit(f"expected {args.events} events stored")
+    # Four stages per transaction (event_bodies): every event once, nothing set aside.
+    expected = (args.single_events, -(-args.single_events // 4), 0)
+    if single_ledger != expected:
+        raise SystemExit(
+            f"single events: expected (events, transactions, dead letters) {expected}, "
+            f"found {single_ledger}"
+        )
 
     # The physical limit of each path: COPY of every row it wrote, into the same tables.
     span_all = args.spans / raw_copy(url, span_rows, TABLES)
     span_only = args.spans / raw_copy(url, span_rows, ("tracking_span",))
     event_all = args.events / raw_copy(url, batch_rows, EVENT_TABLES)
-    span_rate = args.spans / span_seconds
-    batch_rate = args.events / batch_seconds
-    single_rate = args.single_events / single_seconds
+    span_rate = args.spans / span_run.elapsed
+    batch_rate = args.events / batch_run.elapsed
+    single_rate = args.single_events / single.elapsed
 
     print()
     print(f"{'path (rows/s in spans or events)':<58}{'rows/s':>11}{'ratio':>10}")
@@ -359,9 +430,20 @@ def main() -> None:
     line("POST /api/v1/events x100 (+ projection)", batch_rate, event_all)
     line("POST /api/v1/events single (+ projection)", single_rate, event_all)
     print()
+    print(f"{'request latency (ms)':<58}{'p50':>11}{'p99':>10}")
+    for label, run in (
+        ("POST /v1/traces x512", span_run),
+        ("POST /api/v1/events x100", batch_run),
+        ("POST /api/v1/events single", single),
+    ):
+        print(f"{label:<58}{run.percentile(0.5):>11.1f}{run.percentile(0.99):>10.1f}")
+    print()
     print(
-        f"gunicorn workers {args.workers}, client threads {args.clients}, "
-        f"{args.spans} spans, {args.events} batched + {args.single_events} single events"
+        f"gunicorn {args.workers} workers x {args.threads} threads; client threads "
+        f"{args.clients} (spans, batches), {args.single_clients} (single events); "
+        f"{args.spans} spans, {args.events} batched + {args.single_events} single events; "
+        f"single events' ledger exact ({single_ledger[0]} events, {single_ledger[1]} "
+        f"transactions, no dead letter)"
     )
 
 

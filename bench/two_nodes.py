@@ -85,7 +85,7 @@ class Node:
 
 def web(name: str, port: int, url: str, folder: Path) -> Node:
     command = [sys.executable, "-m", "gunicorn", "c2c_ops.wsgi", "--bind", f"127.0.0.1:{port}",
-               "--workers", "2", "--log-level", "warning"]  # fmt: skip
+               "--workers", "2", "--threads", "16", "--log-level", "warning"]  # fmt: skip
     return Node(name, command, url, folder)
 
 
@@ -122,7 +122,7 @@ def both(ports: list[int], path: str, bodies: list[bytes], kind: str, key: str, 
     elapsed = {}
 
     def send(i: int) -> None:
-        elapsed[i] = load(ports[i], path, halves[i], kind, key, max(1, clients // 2))
+        elapsed[i] = load(ports[i], path, halves[i], kind, key, max(1, clients // 2)).elapsed
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
     started = time.perf_counter()
