@@ -21,10 +21,13 @@ def free_port() -> int:
 
 
 class AppServer:
-    def __init__(self, database_url: str, *, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, database_url: str, *, workers: int = 1, threads: int = 2, **env: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
+        self.threads = threads
         # Its own Prometheus metric files, unless the test names a directory to read.
         self.own_metrics_dir = None
         if "PROMETHEUS_MULTIPROC_DIR" not in env:
@@ -52,7 +55,7 @@ class AppServer:
                 "--workers",
                 str(self.workers),
                 "--threads",
-                "2",
+                str(self.threads),
                 "--timeout",
                 "60",
             ],

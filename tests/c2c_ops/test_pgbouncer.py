@@ -35,7 +35,8 @@ def test_ingest_and_pages_through_transaction_pooling(ingest_key, admin_user):
     settings = connection.settings_dict
     with (
         pgbouncer.PgBouncer(settings["NAME"], settings["HOST"] or "127.0.0.1") as bouncer,
-        AppServer(bouncer.url(), workers=2, DB_POOL_MODE="transaction") as app,
+        # Threaded as deploy/ runs it: callbacks arriving together share a commit.
+        AppServer(bouncer.url(), workers=2, threads=8, DB_POOL_MODE="transaction") as app,
     ):
         auth = {"Authorization": f"Bearer {ingest_key}"}
 
