@@ -171,19 +171,31 @@ class Run:
 
 
 def load(
-    port: int, path: str, bodies: list[bytes], content_type: str, key: str, clients: int
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    content_type: str,
+    key: str,
+    clients: int,
+    method: str = "POST",
 ) -> Run:
     """Send every body once over ``clients`` kept-alive connections, each awaiting its answer
     before sending the next. One asyncio loop drives them all: a thread per connection cost
     a tenth of the machine the server shares with it (bench and server on one host)."""
-    return asyncio.run(_load(port, path, bodies, content_type, key, clients))
+    return asyncio.run(_load(port, path, bodies, content_type, key, clients, method))
 
 
 async def _load(
-    port: int, path: str, bodies: list[bytes], content_type: str, key: str, clients: int
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    content_type: str,
+    key: str,
+    clients: int,
+    method: str,
 ) -> Run:
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
         f"Authorization: Bearer {key}\r\n"
     ).encode()
     queue = iter(bodies)  # shared by the connections; one thread, so no lock
@@ -387,6 +399,10 @@ def main() -> None:
         batch_run = load(args.port, "/api/v1/events", batches, json, key, args.clients)
         batch_rows = snapshot(url, EVENT_TABLES)
         empty(url)
+        # The web stack alone (gunicorn, middleware, no database), from the same clients:
+        # the ceiling of any one-request-per-item path on this machine, in this run.
+        probes = [b""] * args.single_events
+        stack = load(args.port, "/healthz", probes, json, key, args.single_clients, "GET")
         single = load(args.port, "/api/v1/events", singles, json, key, args.single_clients)
         single_ledger = ledger_counts(url)
     finally:
@@ -429,12 +445,16 @@ def main() -> None:
     line("raw COPY of every row written (events, txns...)", event_all, event_all)
     line("POST /api/v1/events x100 (+ projection)", batch_rate, event_all)
     line("POST /api/v1/events single (+ projection)", single_rate, event_all)
+    stack_rate = args.single_events / stack.elapsed
+    line("GET /healthz: the web stack alone, no database", stack_rate, stack_rate)
+    line("  POST /api/v1/events single against that", single_rate, stack_rate)
     print()
     print(f"{'request latency (ms)':<58}{'p50':>11}{'p99':>10}")
     for label, run in (
         ("POST /v1/traces x512", span_run),
         ("POST /api/v1/events x100", batch_run),
         ("POST /api/v1/events single", single),
+        ("GET /healthz", stack),
     ):
         print(f"{label:<58}{run.percentile(0.5):>11.1f}{run.percentile(0.99):>10.1f}")
     print()
