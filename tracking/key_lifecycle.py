@@ -149,7 +149,8 @@ def rotate(
 
 
 def revoke(who: audit.Who, flow: Flow, prefix: str) -> FlowAPIKey:
-    """Refused from the next request on; a revoked key cannot be restored."""
+    """Refused from the next request on here, within API_KEY_CACHE_SECONDS elsewhere
+    (tracking.keys.verify); a revoked key cannot be restored."""
     with transaction.atomic():
         api_key = _locked(flow, prefix)
         if api_key.revoked:
