@@ -17,7 +17,6 @@
 """
 
 import argparse
-import asyncio
 import http.client
 import os
 import random
@@ -33,6 +32,8 @@ from google.protobuf.internal import api_implementation
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from http_load import load  # noqa: E402
+
 from c2c_ops import gc_tuning  # noqa: E402
 from tests.tracking.factories import pb_export  # noqa: E402
 
@@ -155,92 +156,6 @@ def event_bodies(count: int, per_request: int, rng: random.Random, tag: str) -> 
     if per_request == 1:
         return [orjson.dumps(item) for item in items]
     return [orjson.dumps(items[s : s + per_request]) for s in range(0, len(items), per_request)]
-
-
-class Run:
-    """One path's load: elapsed seconds and each request's latency."""
-
-    def __init__(self, elapsed: float, latencies: list[float]) -> None:
-        self.elapsed = elapsed
-        self.latencies = sorted(latencies)
-
-    def percentile(self, share: float) -> float:
-        """Milliseconds under which ``share`` of the requests were answered."""
-        at = min(len(self.latencies) - 1, int(len(self.latencies) * share))
-        return self.latencies[at] * 1000
-
-
-def load(
-    port: int,
-    path: str,
-    bodies: list[bytes],
-    content_type: str,
-    key: str,
-    clients: int,
-    method: str = "POST",
-) -> Run:
-    """Send every body once over ``clients`` kept-alive connections, each awaiting its answer
-    before sending the next. One asyncio loop drives them all: a thread per connection cost
-    a tenth of the machine the server shares with it (bench and server on one host)."""
-    return asyncio.run(_load(port, path, bodies, content_type, key, clients, method))
-
-
-async def _load(
-    port: int,
-    path: str,
-    bodies: list[bytes],
-    content_type: str,
-    key: str,
-    clients: int,
-    method: str,
-) -> Run:
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
-        f"Authorization: Bearer {key}\r\n"
-    ).encode()
-    queue = iter(bodies)  # shared by the connections; one thread, so no lock
-    failures: list[int] = []
-    latencies: list[float] = []
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for body in queue:
-                sent = time.perf_counter()
-                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-                status, closes = await _answer(reader)
-                latencies.append(time.perf_counter() - sent)
-                if status not in (200, 202):
-                    failures.append(status)
-                if closes:
-                    writer.close()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(clients)))
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise SystemExit(f"{len(failures)} requests failed, e.g. HTTP {failures[0]}")
-    return Run(elapsed, latencies)
-
-
-async def _answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one response; its status, and whether the server closes the connection."""
-    status = int((await reader.readline()).split()[1])
-    length, closes = 0, False
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"connection":
-            closes = value == b"close"
-        elif name == b"transfer-encoding":
-            raise SystemExit(f"unexpected Transfer-Encoding {value!r} in an answer")
-    await reader.readexactly(length)
-    return status, closes
 
 
 # Every table ingest writes, in foreign-key order: the ledger, then what it tells others.
@@ -459,7 +374,7 @@ def main() -> None:
         print(f"{label:<58}{run.percentile(0.5):>11.1f}{run.percentile(0.99):>10.1f}")
     print()
     print(
-        f"gunicorn {args.workers} workers x {args.threads} threads; client threads "
+        f"gunicorn {args.workers} workers x {args.threads} threads; connections "
         f"{args.clients} (spans, batches), {args.single_clients} (single events); "
         f"{args.spans} spans, {args.events} batched + {args.single_events} single events; "
         f"single events' ledger exact ({single_ledger[0]} events, {single_ledger[1]} "

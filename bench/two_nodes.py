@@ -29,7 +29,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from ingest import create_key, database_url, event_bodies, load, prepare_database, span_exports  # noqa: E402
+from http_load import load  # noqa: E402
+from ingest import create_key, database_url, event_bodies, prepare_database, span_exports  # noqa: E402
 
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 
