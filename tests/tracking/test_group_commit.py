@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 
 from tests.tracking.factories import event
@@ -61,7 +61,7 @@ def send_together(gate: Gate, first, rest) -> list:
         try:
             (outcome,) = group.record([report]).outcomes
             return outcome.kind
-        except Exception as exc:
+        except BaseException as exc:  # what each thread got, the leader's stop included
             return exc
         finally:
             connection.close()
@@ -137,6 +137,46 @@ def test_a_report_that_breaks_its_batch_fails_alone(flow):
     ]
     assert set(Event.objects.values_list("event_id", flat=True)) >= {"evt-a", "evt-b"}
     assert not Event.objects.filter(event_id="evt-poison").exists()
+
+
+def test_a_database_failure_is_every_reports_answer_at_once(flow):
+    def write(events):
+        if len(events) > 1:
+            raise OperationalError("the server closed the connection")
+        return ledger.safe_record(events)
+
+    gate = gated(behind=3, write=write)
+    reports = [incoming(flow, correlation_id=f"SOW-{n}") for n in range(4)]
+    answers = send_together(gate, reports[0], reports[1:])
+    assert all(isinstance(answer, OperationalError) for answer in answers)
+    # Not tried again report by report: the clients' retries will.
+    assert [len(batch) for batch in gate.batches] == [1, 3]
+
+
+class Stopped(BaseException):
+    """What a worker's shutdown raises in the thread writing."""
+
+
+def test_a_leader_stopped_mid_write_still_answers_every_thread(flow):
+    def write(events):
+        if len(events) > 1:
+            raise Stopped
+        return ledger.safe_record(events)
+
+    gate = gated(behind=3, write=write)
+    group = gate.group
+    reports = [incoming(flow, correlation_id=f"SOW-{n}") for n in range(4)]
+    answers = send_together(gate, reports[0], reports[1:])
+    # One of the three led the failed batch and was stopped; the other two were told to
+    # retry (503), not left waiting.
+    assert sorted(type(a).__name__ for a in answers) == [
+        "ConcurrentWrite",
+        "ConcurrentWrite",
+        "Stopped",
+    ]
+    assert group.waiting() == 0
+    result = group.record([incoming(flow, correlation_id="SOW-after")])
+    assert [o.kind for o in result.outcomes] == [ledger.RECORDED]
 
 
 def test_a_batch_stops_at_its_event_cap(flow):

@@ -10,19 +10,34 @@ gives each thread its own outcomes, then passes the lead to the first report tha
 meanwhile. Nobody waits on a timer: alone, a report is written at once, as before; under load,
 what arrived during one commit goes into the next.
 
-The answer is as exact as a request of its own: a report is acknowledged only after the
-transaction holding it committed, and its outcome (recorded, duplicate, refused) is what the
-ledger made of it in that transaction, in arrival order. When the shared write fails for a
-reason other than a lost race (``record`` retries those), each report is written again on
-its own, so one report that breaks a batch fails alone.
+A report is acknowledged only after the transaction holding it committed, and its outcome
+(recorded, duplicate, refused, dead letter) is what the ledger made of it in that
+transaction: the answer a batch request holding the same events would get. (So an event
+that names no journey, for a transaction another report of the same commit creates, is
+placed on it rather than kept as a dead letter.)
+
+Failures: a report that breaks the shared write (a value the database refuses, a bug) is
+found by writing each report again on its own, so it fails alone. A failure that is no
+report's (the database unreachable, a race still lost after ``run_atomic``'s retries) is
+every report's answer at once: 503, retried by the clients, each finding its events
+recorded or not, as a duplicate or anew. Anything else that stops the leader still answers
+every thread it holds.
 """
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
 from .. import ledger
 from ..projection import IncomingEvent
+
+# Failures of the write itself, not of a report in it: retrying report by report would
+# only make every waiting request wait that many times longer for the same answer.
+NOBODYS_FAULT = (OperationalError, InterfaceError, ledger.ConcurrentWrite)
 
 Writer = Callable[[list[IncomingEvent]], ledger.RecordResult]
 
@@ -56,11 +71,12 @@ class _Report:
 class GroupCommit:
     """Records reports from many threads, a batch per transaction (see the module's doc)."""
 
-    def __init__(self, write: Writer = ledger.safe_record, max_events: int = 1000) -> None:
+    def __init__(self, write: Writer = ledger.safe_record, max_events: int | None = None) -> None:
         self._write = write
-        self.max_events = max_events
+        # A batch request may hold INGEST_MAX_EVENTS: a shared commit holds no more.
+        self.max_events = max_events or settings.INGEST_MAX_EVENTS
         self._lock = threading.Lock()
-        self._waiting: list[_Report] = []
+        self._waiting: deque[_Report] = deque()
         self._leading = False
 
     def waiting(self) -> int:
@@ -91,11 +107,18 @@ class GroupCommit:
                 report = self._waiting[0]
                 if batch and size + len(report.events) > self.max_events:
                     break
-                self._waiting.pop(0)
+                self._waiting.popleft()
                 batch.append(report)
                 size += len(report.events)
         try:
             self._write_batch(batch)
+        except BaseException:
+            # Stopped mid-way (a worker's shutdown): whoever has no answer yet is told to
+            # retry; a retry of what did commit is found a duplicate.
+            for report in batch:
+                if report.result is None and report.error is None:
+                    report.error = ledger.ConcurrentWrite("the write was interrupted")
+            raise
         finally:
             with self._lock:
                 successor = self._waiting[0] if self._waiting else None
@@ -112,8 +135,9 @@ class GroupCommit:
         try:
             result = self._write(events)
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
+            if len(batch) == 1 or isinstance(exc, NOBODYS_FAULT):
+                for report in batch:
+                    report.error = exc
                 return
             for report in batch:
                 try:
