@@ -19,7 +19,7 @@ from dashboards import seeds as metric_seeds
 from dashboards.models import BusinessCalendar, SlaPolicy
 from exceptions.models import AlertRule
 from exceptions.seeds import seed_alert_rules
-from tracking import journeys
+from tracking import journeys, keys
 from tracking.models import Flow, FlowAPIKey, Journey, Stage
 from tracking.seeds import seed
 
@@ -121,6 +121,7 @@ def _seeded(request, _clock):
         seed_alert_rules(AlertRule)
         _calendar_zone(BusinessCalendar)
     journeys.invalidate()
+    keys.forget()  # keys trusted by an earlier test belong to its database
     cache.clear()  # cached figures belong to the database of the test that made them
     yield
     journeys.invalidate()

@@ -31,6 +31,8 @@ def bearer_key(meta: dict) -> str | None:
 # flow). Only keys that verified are kept, so the table holds at most the live keys.
 _verified: dict[bytes, tuple[float, FlowAPIKey]] = {}
 _clock = time.monotonic
+# Moves on at every forget(): a row read before a change is not kept after it.
+_generation = 0
 
 
 def verify(key: str) -> FlowAPIKey | None:
@@ -49,12 +51,14 @@ def verify(key: str) -> FlowAPIKey | None:
     if known is not None and now - known[0] < settings.API_KEY_CACHE_SECONDS:
         api_key = known[1]
     else:
+        generation = _generation
         try:
             api_key = FlowAPIKey.objects.get_from_key(key)
         except FlowAPIKey.DoesNotExist:
             _verified.pop(digest, None)
             return None
-        if settings.API_KEY_CACHE_SECONDS > 0:
+        # A revocation committed while the row was being read: trust it this once only.
+        if settings.API_KEY_CACHE_SECONDS > 0 and generation == _generation:
             _verified[digest] = (now, api_key)
     if api_key.has_expired:
         return None
@@ -64,6 +68,8 @@ def verify(key: str) -> FlowAPIKey | None:
 
 def forget(key_id: str | None = None) -> None:
     """Trust no verification of this key (of any key when None) made before now."""
+    global _generation
+    _generation += 1
     for digest, (_, api_key) in list(_verified.items()):
         if key_id is None or api_key.pk == key_id:
             _verified.pop(digest, None)

@@ -84,3 +84,20 @@ def test_a_wrong_key_is_read_every_time_and_never_kept(ingest_key, clock):
     assert keys.verify(wrong) is None
     assert keys.verify(wrong) is None
     assert len(keys._verified) == held
+
+
+def test_a_row_read_while_a_change_commits_is_not_kept(ingest_key, clock, monkeypatch):
+    # A request reads the key just before a revocation commits, and keeps it after: it
+    # may use what it read this once, not trust it for the next requests.
+    read = FlowAPIKey.objects.get_from_key
+
+    def read_then_revoked_elsewhere(key):
+        row = read(key)
+        keys.forget(row.pk)  # what the revocation's commit does in this process
+        return row
+
+    monkeypatch.setattr(FlowAPIKey.objects, "get_from_key", read_then_revoked_elsewhere)
+    assert keys.verify(ingest_key) is not None
+    monkeypatch.setattr(FlowAPIKey.objects, "get_from_key", read)
+    FlowAPIKey.objects.filter(pk=stored(ingest_key).pk).update(revoked=True)
+    assert keys.verify(ingest_key) is None
