@@ -76,6 +76,9 @@ def create_staging_tables(sender: object, connection, **_: object) -> None:
     # orjson, several times faster than json. Django's own text loader stays as it is.
     set_json_dumps(orjson.dumps, context=raw)
     raw.adapters.register_loader("jsonb", _OrjsonbLoader)
+    # Few-row writes prepare a statement per table and row count (up to FEW_ROWS each):
+    # psycopg's default of 100 kept would drop and prepare them again and again.
+    raw.prepared_max = 1000
     if settings.DB_POOL_MODE == "transaction":
         return  # no session of our own: each upsert makes its table in its transaction
     for name in _STAGING:
