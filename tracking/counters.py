@@ -10,7 +10,7 @@ here: no item of theirs was looked at, and the whole-request outcome is in the H
 histogram's ``status`` label.
 """
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -28,6 +28,15 @@ EVENTS = Counter(
 )
 
 
+# Requests to /api/v1/events whose events one transaction wrote (group commit): 1 when
+# callbacks come one at a time, more under load. How much the commits are shared.
+SHARED_COMMITS = Histogram(
+    "c2c_ingest_commit_requests",
+    "Requests to /api/v1/events written in one database transaction (group commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+
+
 def _count(counter: Counter, flow: str, accepted: int, duplicates: int, rejected: int) -> None:
     for outcome, amount in ((ACCEPTED, accepted), (DUPLICATE, duplicates), (REJECTED, rejected)):
         # Every outcome's series exists from a flow's first request, so rate() and absent
@@ -41,3 +50,7 @@ def count_spans(flow: str, accepted: int, duplicates: int, rejected: int) -> Non
 
 def count_events(flow: str, accepted: int, duplicates: int, rejected: int) -> None:
     _count(EVENTS, flow, accepted, duplicates, rejected)
+
+
+def count_shared_commit(requests: int) -> None:
+    SHARED_COMMITS.observe(requests)

@@ -147,3 +147,22 @@ def test_task_durations_and_failures_are_recorded(client):
     assert rise("c2c_task_duration_seconds_count", "tests.prometheus.fails") == 1
     assert rise("c2c_task_failures_total", "tests.prometheus.fails") == 1
     assert rise("c2c_task_failures_total", "tests.prometheus.works") == 0
+
+
+def test_callbacks_sharing_a_commit_are_counted(client, ingest_client):
+    before = scrape(client)
+    for n in range(3):
+        body = event("work_approved", event_id=f"shared-{n}")
+        assert ingest_client.post("/api/v1/events", body, format="json").status_code == 202
+    after = scrape(client)
+    # One at a time here: three commits of one request each.
+    assert (
+        total(after, "c2c_ingest_commit_requests_count")
+        - total(before, "c2c_ingest_commit_requests_count")
+        == 3
+    )
+    assert (
+        value(after, "c2c_ingest_commit_requests_bucket", le="1.0")
+        - value(before, "c2c_ingest_commit_requests_bucket", le="1.0")
+        == 3
+    )

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from .. import ledger
+from .. import counters, ledger
 from ..projection import IncomingEvent
 
 # Failures of the write itself, not of a report in it: retrying report by report would
@@ -131,6 +131,7 @@ class GroupCommit:
                 successor.woken.release()  # not done: it leads the next batch
 
     def _write_batch(self, batch: list[_Report]) -> None:
+        counters.count_shared_commit(len(batch))
         events = [event for report in batch for event in report.events]
         try:
             result = self._write(events)
