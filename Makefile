@@ -16,8 +16,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# The `fast` extra (gunicorn's C HTTP parser) builds from source: only with a C compiler.
+FAST_EXTRA := $(if $(shell command -v cc 2>/dev/null),--extra fast,)
+
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --python $(PYTHON) $(FAST_EXTRA)
 	touch $@
 
 setup: .venv/.synced
