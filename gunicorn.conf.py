@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from c2c_ops import gc_tuning  # noqa: E402
 from c2c_ops.metrics import directory  # noqa: E402
 
 _var_dir = Path(os.environ.get("C2C_VAR_DIR") or ROOT / "var")
@@ -41,12 +42,8 @@ def child_exit(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    from c2c_ops import gc_tuning
-
     gc_tuning.settle()
 
 
 def post_request(worker, req, environ, resp) -> None:
-    from c2c_ops import gc_tuning
-
     gc_tuning.request_done()
