@@ -55,11 +55,14 @@ class _Report:
     events: list[IncomingEvent]
     result: ledger.RecordResult | None = None
     error: BaseException | None = None
-    done: bool = False
-    # Released when done or made leader: each thread waits on its own, so a commit wakes
+    # Released when answered or made leader: each thread waits on its own, so a commit wakes
     # only the threads it concerns. A held lock rather than an Event: a C object, where an
     # Event is a Condition built in Python, a cost each callback paid.
     woken: threading.Lock = field(default_factory=_held_lock)
+
+    @property
+    def answered(self) -> bool:
+        return self.result is not None or self.error is not None
 
     def answer(self) -> ledger.RecordResult:
         if self.error is not None:
@@ -93,7 +96,7 @@ class GroupCommit:
             self._leading = True
         if follows:
             report.woken.acquire()
-            if report.done:
+            if report.answered:  # else it was made the next leader
                 return report.answer()
         self._lead()
         return report.answer()
@@ -116,19 +119,17 @@ class GroupCommit:
             # Stopped mid-way (a worker's shutdown): whoever has no answer yet is told to
             # retry; a retry of what did commit is found a duplicate.
             for report in batch:
-                if report.result is None and report.error is None:
+                if not report.answered:
                     report.error = ledger.ConcurrentWrite("the write was interrupted")
             raise
         finally:
             with self._lock:
                 successor = self._waiting[0] if self._waiting else None
                 self._leading = successor is not None
-            for report in batch:
-                report.done = True
             for report in batch[1:]:  # the first is this thread's own
                 report.woken.release()
             if successor is not None:
-                successor.woken.release()  # not done: it leads the next batch
+                successor.woken.release()  # not answered: it leads the next batch
 
     def _write_batch(self, batch: list[_Report]) -> None:
         counters.count_shared_commit(len(batch))
