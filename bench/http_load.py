@@ -34,22 +34,15 @@ def load(
     """Send every body once over ``clients`` kept-alive connections, each awaiting its answer
     before sending the next. One asyncio loop drives them all: a thread per connection cost
     a tenth of the machine the server shares with it (bench and server on one host)."""
-    return asyncio.run(_load(port, path, bodies, content_type, key, clients, method))
-
-
-async def _load(
-    port: int,
-    path: str,
-    bodies: list[bytes],
-    content_type: str,
-    key: str,
-    clients: int,
-    method: str,
-) -> Run:
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
         f"Authorization: Bearer {key}\r\n"
     ).encode()
+    return asyncio.run(_send_all(port, head, bodies, clients))
+
+
+async def _send_all(port: int, head: bytes, bodies: list[bytes], clients: int) -> Run:
+    """Each body after ``head`` (the request line and fixed headers)."""
     queue = iter(bodies)  # shared by the connections; one thread, so no lock
     failures: list[int] = []
     latencies: list[float] = []
